@@ -1,0 +1,524 @@
+/*
+ * dtensor.h - distributed tensors on MPI with PyTorch's creation and copy
+ * semantics.
+ *
+ * A tensor has a global shape and is cut into one box per MPI rank (its
+ * layout). Every rank holds its own box, the "local shard", as a strided
+ * window into a storage buffer. Creation functions are collective over the
+ * context's communicator: every rank calls them in the same order with the
+ * same replicated arguments, and every rank gets the same error code.
+ *
+ *     dt_ctx *ctx;
+ *     dt_ctx_create(MPI_COMM_WORLD, &ctx);
+ *     dt_manual_seed(ctx, 7);
+ *     dt_tensor *x;
+ *     int64_t shape[2] = {1000, 64};
+ *     dt_randn(ctx, 2, shape, NULL, &x);   // float32, split on axis 0
+ *     dt_print(x, stdout);                 // rank 0 prints torch's repr
+ *     dt_tensor_destroy(&x);
+ *     dt_ctx_destroy(&ctx);
+ *
+ * The promise: same seed, same tensor, same checksum on any number of ranks,
+ * any number of OpenMP threads and in any layout.
+ *
+ * Conventions
+ *   - Every function that can fail returns dt_err (DT_OK == 0); results come
+ *     back through trailing pointer arguments, which are set to NULL/0 first.
+ *   - "Collective": every rank of the context must call it; all ranks return
+ *     the same code. "Not collective": local to the calling rank.
+ *   - The library never aborts, exits or prints on bad input. dt_last_error()
+ *     gives the calling thread's detailed message for the last failure.
+ *   - Handles are destroyed with dt_*_destroy(&h), which is NULL-safe and sets
+ *     the handle to NULL. The library never frees memory it did not allocate.
+ *   - Axes may be negative (counted from the end) wherever an axis is taken.
+ */
+#ifndef DTENSOR_H
+#define DTENSOR_H
+
+#include <mpi.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DT_VERSION_MAJOR 0
+#define DT_VERSION_MINOR 1
+#define DT_VERSION_PATCH 0
+
+/** Largest number of dimensions a tensor may have. */
+#define DT_MAX_DIMS 8
+
+/** Root argument meaning "every rank" (dt_from_data, dt_gather). */
+#define DT_ALL_RANKS (-1)
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* One table generates the enum, dt_strerror and dt_err_name. */
+#define DT_ERR_MAP(X)                                                          \
+  X(DT_OK, "success")                                                          \
+  X(DT_ERR_NULL, "a required pointer argument is NULL")                        \
+  X(DT_ERR_ARG, "invalid argument")                                            \
+  X(DT_ERR_SHAPE, "invalid or mismatched shape")                               \
+  X(DT_ERR_DTYPE, "invalid or unsupported dtype")                              \
+  X(DT_ERR_AXIS, "axis out of range")                                          \
+  X(DT_ERR_LAYOUT, "invalid layout")                                           \
+  X(DT_ERR_RANK, "invalid rank")                                               \
+  X(DT_ERR_OVERFLOW, "size overflows 64 bits")                                 \
+  X(DT_ERR_NOMEM, "out of memory")                                             \
+  X(DT_ERR_PARSE, "malformed tensor literal")                                  \
+  X(DT_ERR_MISMATCH, "collective arguments differ between ranks")              \
+  X(DT_ERR_BUSY, "object still in use")                                        \
+  X(DT_ERR_AUTOGRAD, "autograd rule violated")                                 \
+  X(DT_ERR_UNSUPPORTED, "operation not supported")                             \
+  X(DT_ERR_MPI, "MPI call failed")                                             \
+  X(DT_ERR_IO, "I/O error")                                                    \
+  X(DT_ERR_HDF5, "HDF5 call failed")                                           \
+  X(DT_ERR_FORMAT, "invalid file format")                                      \
+  X(DT_ERR_CHECKSUM, "checksum mismatch")
+
+typedef enum dt_err {
+#define DT_ERR_ENUM_(name, msg) name,
+  DT_ERR_MAP(DT_ERR_ENUM_)
+#undef DT_ERR_ENUM_
+      DT_ERR_COUNT_
+} dt_err;
+
+/** Short description of an error code ("out of memory"). Never NULL. */
+const char *dt_strerror(dt_err err);
+/** Symbolic name of an error code ("DT_ERR_NOMEM"). Never NULL. */
+const char *dt_err_name(dt_err err);
+/**
+ * The calling thread's message for its most recent failure, e.g.
+ * "dt_arange: step must be nonzero". For a collective failure it is the
+ * message of the lowest failing rank, identical on every rank. Empty string
+ * when nothing failed yet. Not collective; the string is owned by the library
+ * and valid until the thread's next failing call.
+ */
+const char *dt_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* dtypes and scalars                                                        */
+/* ------------------------------------------------------------------------ */
+
+/** Element types. DT_DTYPE_DEFAULT (0) means "infer / context default". */
+typedef enum dt_dtype {
+  DT_DTYPE_DEFAULT = 0,
+  DT_FLOAT32,
+  DT_FLOAT64,
+  DT_INT32,
+  DT_INT64,
+  DT_BOOL /* one byte, 0 or 1 */
+} dt_dtype;
+
+/** Bytes per element; 0 for an unknown dtype. */
+size_t dt_dtype_size(dt_dtype dtype);
+/** "float32", "float64", "int32", "int64", "bool"; "unknown" otherwise. */
+const char *dt_dtype_name(dt_dtype dtype);
+/** Parse a dtype name (also accepts torch's "torch.float32" and "float",
+ *  "double", "int", "long"). Not collective. */
+dt_err dt_dtype_from_name(const char *name, dt_dtype *dtype);
+/** true for DT_FLOAT32 and DT_FLOAT64. */
+bool dt_dtype_is_float(dt_dtype dtype);
+
+/**
+ * A Python-like scalar: its kind drives dtype inference the way
+ * torch.full/torch.arange infer it (an int gives int64, a float gives the
+ * default float dtype, a bool gives bool). Build one with DT_I, DT_F, DT_B.
+ */
+typedef struct dt_scalar {
+  dt_dtype kind; /* DT_INT64, DT_FLOAT64 (any float) or DT_BOOL */
+  double f;      /* value when kind == DT_FLOAT64 */
+  int64_t i;     /* value when kind == DT_INT64 or DT_BOOL */
+} dt_scalar;
+
+#define DT_I(v) ((dt_scalar){DT_INT64, 0.0, (int64_t)(v)})
+#define DT_F(v) ((dt_scalar){DT_FLOAT64, (double)(v), 0})
+#define DT_B(v) ((dt_scalar){DT_BOOL, 0.0, (v) ? 1 : 0})
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct dt_ctx dt_ctx;
+
+/**
+ * Create a context on a communicator. Collective over comm.
+ * The communicator is duplicated (the caller keeps and frees its own).
+ * Defaults: dtype float32, split axis 0, seed 67280421310721 (PyTorch's
+ * default), generator offset 0, grad mode on, deepcopy chunk budget 64 MiB.
+ * Errors: DT_ERR_NULL, DT_ERR_ARG (MPI not initialised or comm is
+ * MPI_COMM_NULL), DT_ERR_MPI, DT_ERR_NOMEM.
+ */
+dt_err dt_ctx_create(MPI_Comm comm, dt_ctx **ctx);
+
+/**
+ * Destroy a context and free its communicator. Collective. NULL-safe; sets
+ * *ctx to NULL on success. Every tensor of the context must have been
+ * destroyed first: otherwise DT_ERR_BUSY on every rank and nothing is freed.
+ */
+dt_err dt_ctx_destroy(dt_ctx **ctx);
+
+/** Number of ranks / this rank / the (duplicated) communicator. Not
+ *  collective. The communicator stays owned by the context. */
+int dt_ctx_size(const dt_ctx *ctx);
+int dt_ctx_rank(const dt_ctx *ctx);
+MPI_Comm dt_ctx_comm(const dt_ctx *ctx);
+
+/**
+ * Seed the generator (like torch.manual_seed): seed := seed, offset := 0.
+ * Not collective, but every rank must use the same seed for tensors to agree
+ * (random factories check this and fail with DT_ERR_MISMATCH otherwise).
+ */
+dt_err dt_manual_seed(dt_ctx *ctx, uint64_t seed);
+/** Read the generator state. Not collective. */
+dt_err dt_rng_state(const dt_ctx *ctx, uint64_t *seed, uint64_t *offset);
+/** Restore a generator state read with dt_rng_state. Not collective. */
+dt_err dt_set_rng_state(dt_ctx *ctx, uint64_t seed, uint64_t offset);
+
+/** Default floating dtype for inference (DT_FLOAT32 or DT_FLOAT64), like
+ *  torch.set_default_dtype. Not collective; set it identically everywhere. */
+dt_err dt_ctx_set_default_dtype(dt_ctx *ctx, dt_dtype dtype);
+dt_dtype dt_ctx_default_dtype(const dt_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Layouts and creation options                                              */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * How a global shape is cut into one box per rank.
+ *  DT_LAYOUT_DEFAULT  the context default: split on axis 0 (0-d tensors are
+ *                     replicated).
+ *  DT_SPLIT           split on opts.split_axis into P balanced blocks, like
+ *                     torch.chunk/PETSc: the first (n % P) ranks get one more.
+ *  DT_REPLICATED      every rank holds the whole tensor.
+ *  DT_GRID            a process grid opts.grid[d] per axis (product = P),
+ *                     balanced cuts on each axis; rank r owns the box at its
+ *                     row-major grid coordinates.
+ *  DT_CUTS            explicit cut points: axis d is cut at
+ *                     opts.cuts[d][0..grid[d]] (0 = c0 <= c1 <= ... =
+ *                     shape[d]); axes with cuts[d] == NULL are not cut. Boxes
+ *                     may be empty.
+ *  DT_IRREGULAR       reported by queries only: a layout none of the above
+ *                     describes (from dt_from_buffer, or views).
+ */
+typedef enum dt_layout_kind {
+  DT_LAYOUT_DEFAULT = 0,
+  DT_SPLIT,
+  DT_REPLICATED,
+  DT_GRID,
+  DT_CUTS,
+  DT_IRREGULAR
+} dt_layout_kind;
+
+/**
+ * Options for creation functions. A zero-initialised struct (or a NULL
+ * pointer) means the defaults: dtype inferred or the context default, split
+ * on axis 0, no grad. In *_like functions a zero field means "as the source".
+ */
+typedef struct dt_opts {
+  dt_dtype dtype;
+  dt_layout_kind layout;
+  int split_axis;                   /* DT_SPLIT */
+  int grid[DT_MAX_DIMS];            /* DT_GRID, DT_CUTS: ranks per axis */
+  const int64_t *cuts[DT_MAX_DIMS]; /* DT_CUTS: grid[d] + 1 cut points */
+  bool requires_grad;
+} dt_opts;
+
+/* ------------------------------------------------------------------------ */
+/* Tensors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct dt_tensor dt_tensor;
+
+/**
+ * Release a tensor handle. Not collective. NULL-safe; sets *t to NULL.
+ * Storage is freed when its last user (tensor or view) goes; a user buffer
+ * given to dt_from_buffer is never freed by the library.
+ */
+dt_err dt_tensor_destroy(dt_tensor **t);
+
+/* Accessors: not collective, never fail on a valid tensor (return 0/NULL on a
+ * NULL tensor). Arrays returned are borrowed from the tensor. */
+int dt_ndim(const dt_tensor *t);
+const int64_t *dt_shape(const dt_tensor *t);
+/** Global size of one axis (negative axis counts from the end); -1 when the
+ *  axis is out of range. */
+int64_t dt_size(const dt_tensor *t, int axis);
+int64_t dt_numel(const dt_tensor *t);
+dt_dtype dt_dtype_of(const dt_tensor *t);
+dt_ctx *dt_tensor_ctx(const dt_tensor *t);
+bool dt_requires_grad(const dt_tensor *t);
+
+/** This rank's box: global start and local shape (dt_ndim entries each;
+ *  either pointer may be NULL). */
+void dt_local_box(const dt_tensor *t, int64_t *start, int64_t *shape);
+/** Number of elements in this rank's box. */
+int64_t dt_local_numel(const dt_tensor *t);
+/**
+ * This rank's shard, sharing memory with the tensor (like .numpy()): element
+ * (i0, i1, ...) of the local box is at ((T *)ptr)[sum_d i_d * stride[d]].
+ * Writes through the pointer are seen by the tensor and its views. May be
+ * NULL when the box is empty.
+ */
+void *dt_local_data(const dt_tensor *t);
+/** Element strides of the local shard (dt_ndim entries). */
+void dt_local_strides(const dt_tensor *t, int64_t *strides);
+/** true when the local shard is dense in C order (strides of a fresh box). */
+bool dt_is_contiguous(const dt_tensor *t);
+
+/**
+ * Describe the layout: its kind and, for DT_SPLIT, the split axis (else -1).
+ * For DT_GRID/DT_CUTS the grid is written to grid[] when grid is non-NULL.
+ */
+dt_layout_kind dt_layout_of(const dt_tensor *t, int *split_axis, int *grid);
+
+/**
+ * The box rank `rank` owns: global start and shape (dt_ndim entries).
+ * Not collective (layouts are replicated metadata).
+ * Errors: DT_ERR_NULL, DT_ERR_RANK (rank outside 0..size-1).
+ */
+dt_err dt_owner_box(const dt_tensor *t, int rank, int64_t *start,
+                    int64_t *shape);
+
+/* ------------------------------------------------------------------------ */
+/* Creation                                                                  */
+/* All collective. `shape` holds ndim sizes (0 <= ndim <= DT_MAX_DIMS, sizes  */
+/* >= 0, product and byte size within 64 bits); `opts` may be NULL.           */
+/* Common errors: DT_ERR_NULL, DT_ERR_SHAPE, DT_ERR_OVERFLOW, DT_ERR_DTYPE,  */
+/* DT_ERR_AXIS, DT_ERR_LAYOUT, DT_ERR_NOMEM, DT_ERR_MISMATCH (replicated     */
+/* arguments differ between ranks). On error *out is NULL on every rank.      */
+/* The new tensor owns its storage; release it with dt_tensor_destroy.       */
+/* ------------------------------------------------------------------------ */
+
+/** Uninitialised tensor (torch.empty). Default dtype: context default. */
+dt_err dt_empty(dt_ctx *ctx, int ndim, const int64_t *shape,
+                const dt_opts *opts, dt_tensor **out);
+/** Zeros (torch.zeros). */
+dt_err dt_zeros(dt_ctx *ctx, int ndim, const int64_t *shape,
+                const dt_opts *opts, dt_tensor **out);
+/** Ones (torch.ones). */
+dt_err dt_ones(dt_ctx *ctx, int ndim, const int64_t *shape,
+               const dt_opts *opts, dt_tensor **out);
+/**
+ * Filled with `value` (torch.full). The dtype, unless opts sets one, is
+ * inferred from the scalar: DT_I -> int64, DT_F -> default float, DT_B ->
+ * bool. Values are converted as dt_from_data converts.
+ */
+dt_err dt_full(dt_ctx *ctx, int ndim, const int64_t *shape, dt_scalar value,
+               const dt_opts *opts, dt_tensor **out);
+
+/**
+ * Uniform on [0, 1) (torch.rand); float dtypes only (DT_ERR_DTYPE otherwise).
+ *
+ * Random bit recipe (a specification; see also dt_randn and dt_randint).
+ * Philox4x32-10 (Salmon et al. 2011, identical to Random123's philox4x32)
+ * with key k = {seed & 0xffffffff, seed >> 32} and, for the block with
+ * 64-bit index b, counter c = {b & 0xffffffff, b >> 32, offset & 0xffffffff,
+ * offset >> 32}, gives four 32-bit words w0..w3. The element with global
+ * row-major index i uses:
+ *   float32: block b = i / 4, word w[i % 4]:  x = (w >> 8) * 2^-24
+ *   float64: block b = i / 2, words lo = w[2(i%2)], hi = w[2(i%2)+1]:
+ *            x = (((hi << 32) | lo) >> 11) * 2^-53
+ * After every successful random factory the context's generator offset
+ * grows by one on every rank, so consecutive calls draw disjoint streams.
+ * The value of an element depends only on (seed, offset, i, dtype): never on
+ * rank count, layout, thread count or shard boundaries.
+ */
+dt_err dt_rand(dt_ctx *ctx, int ndim, const int64_t *shape,
+               const dt_opts *opts, dt_tensor **out);
+
+/**
+ * Standard normal (torch.randn); float dtypes only. Box-Muller on the words
+ * of dt_rand's recipe:
+ *   float32: block b = i / 4; elements 4b, 4b+1 use (w0, w1) and elements
+ *            4b+2, 4b+3 use (w2, w3). For a word pair (p, q):
+ *              u = (float)(p >> 8) * 2^-24 + ((float)(p & 0xff) * 2^-32 +
+ *                  2^-33)                           (u in (0, 1])
+ *              t = (float)(q >> 8) * 2^-24          (t in [0, 1))
+ *              the even element is r cos(2 pi t), the odd r sin(2 pi t),
+ *              r = sqrt(-2 log u).
+ *   float64: block b = i / 2; u from words (w0, w1) and t from (w2, w3),
+ *            each 64-bit value v = (w_hi << 32 | w_lo) as
+ *              u = (v >> 11) * 2^-53 + 2^-54,  t = (v >> 11) * 2^-53;
+ *            element 2b is r cos(2 pi t), 2b+1 is r sin(2 pi t).
+ * log, sin and cos are the library's own IEEE-754 kernels (fdlibm-style
+ * polynomials using only +, -, *, / and sqrt, no fused multiply-add), with
+ * an exact reduction of 2 pi t to [-pi/4, pi/4]; so every element gets the
+ * same bits on every machine, scalar or vectorised. Accuracy is within a few
+ * ulp of the correctly rounded values.
+ */
+dt_err dt_randn(dt_ctx *ctx, int ndim, const int64_t *shape,
+                const dt_opts *opts, dt_tensor **out);
+
+/**
+ * Integers uniform on [low, high) (torch.randint); default dtype int64.
+ * Element i uses the 64-bit word v of dt_rand's float64 recipe:
+ * value = low + floor(v * (high - low) / 2^64) (a multiply-high, bias below
+ * (high - low) / 2^64). Float dtypes receive the integer converted; bool
+ * requires 0 <= low < high <= 2. Errors: DT_ERR_ARG when high <= low.
+ */
+dt_err dt_randint(dt_ctx *ctx, int64_t low, int64_t high, int ndim,
+                  const int64_t *shape, const dt_opts *opts, dt_tensor **out);
+
+/**
+ * 1-D range [start, end) with `step` (torch.arange). dtype: int64 when all
+ * three scalars are ints (DT_I), else the default float dtype. Length:
+ * ceil((end - start) / step), computed exactly for ints and in double for
+ * floats; element k is start + k * step computed in double (int64 exactly
+ * for ints) then converted. Errors: DT_ERR_ARG for a zero step, a step whose
+ * sign never reaches end, or a non-finite bound; DT_ERR_OVERFLOW for a
+ * length beyond int64.
+ */
+dt_err dt_arange(dt_ctx *ctx, dt_scalar start, dt_scalar end, dt_scalar step,
+                 const dt_opts *opts, dt_tensor **out);
+
+/**
+ * `steps` evenly spaced values from start to end inclusive (torch.linspace).
+ * With step = (end - start) / (steps - 1), element k is start + k * step for
+ * k < steps / 2 and end - (steps - 1 - k) * step otherwise, computed in the
+ * output dtype for floats and in double for integer dtypes (truncated), as
+ * PyTorch's CPU kernel does. steps == 1 gives [start]. Default float dtype.
+ * Errors: DT_ERR_ARG when steps < 0 or a bound is not finite.
+ */
+dt_err dt_linspace(dt_ctx *ctx, double start, double end, int64_t steps,
+                   const dt_opts *opts, dt_tensor **out);
+
+/** base ** linspace(start, end, steps) (torch.logspace), pow computed in the
+ *  output dtype (double for integer dtypes). Errors as dt_linspace. */
+dt_err dt_logspace(dt_ctx *ctx, double start, double end, int64_t steps,
+                   double base, const dt_opts *opts, dt_tensor **out);
+
+/** n x m matrix with ones on the diagonal (torch.eye(n, m)). */
+dt_err dt_eye(dt_ctx *ctx, int64_t n, int64_t m, const dt_opts *opts,
+              dt_tensor **out);
+
+/**
+ * Tensor from a full C-order array (torch.tensor): new memory, copied. With
+ * root == DT_ALL_RANKS every rank passes the whole array and copies its own
+ * box; otherwise only `root`'s `data` is read and each rank's box is sent to
+ * it (data may be NULL elsewhere). The output dtype is opts->dtype when set,
+ * else data_dtype; values are converted as PyTorch converts (float to int
+ * truncates toward zero, saturating at the integer range, NaN gives 0;
+ * anything nonzero to bool gives 1). Errors: DT_ERR_RANK for a bad root.
+ */
+dt_err dt_from_data(dt_ctx *ctx, int ndim, const int64_t *shape,
+                    const void *data, dt_dtype data_dtype, int root,
+                    const dt_opts *opts, dt_tensor **out);
+
+/**
+ * Tensor from a literal, inferring the dtype as torch.tensor does: all ints
+ * -> int64, any float (with '.', exponent, inf or nan) -> default float,
+ * all true/false -> bool (bools mixed with numbers count as numbers).
+ * Examples: "[[1.0, 2], [3, 4]]", "7", "[]", "[true, false]". Every rank
+ * passes the same literal. Errors: DT_ERR_PARSE for ragged, empty-nested
+ * ("[[], [1]]"), malformed or trailing input; the message names the byte
+ * position.
+ */
+dt_err dt_parse(dt_ctx *ctx, const char *literal, const dt_opts *opts,
+                dt_tensor **out);
+
+/**
+ * Zero-copy tensor over a user buffer (torch.from_numpy): `buf` becomes this
+ * rank's shard, dense C order of local_shape, dtype `dtype`. The library
+ * never frees it; the buffer must outlive every tensor and view over it.
+ * local_start/local_shape give this rank's box; the boxes are validated
+ * collectively and must tile the global shape exactly (no overlap, no hole).
+ * Pass both as NULL to take the default split-on-axis-0 box. The tensor
+ * cannot require grad. Errors: DT_ERR_LAYOUT when boxes overlap, leave holes
+ * or fall outside the shape; DT_ERR_NULL for a NULL buf with a non-empty box.
+ */
+dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
+                      const int64_t *shape, const int64_t *local_start,
+                      const int64_t *local_shape, dt_tensor **out);
+
+/* *_like: shape, dtype, context and layout of `src` unless `opts` overrides
+ * them (a zero field keeps the source's). Collective. */
+dt_err dt_empty_like(const dt_tensor *src, const dt_opts *opts,
+                     dt_tensor **out);
+dt_err dt_zeros_like(const dt_tensor *src, const dt_opts *opts,
+                     dt_tensor **out);
+dt_err dt_ones_like(const dt_tensor *src, const dt_opts *opts,
+                    dt_tensor **out);
+/** As dt_full; the dtype is the source's unless overridden. */
+dt_err dt_full_like(const dt_tensor *src, dt_scalar value, const dt_opts *opts,
+                    dt_tensor **out);
+/** Errors: DT_ERR_DTYPE when the resulting dtype is not floating. */
+dt_err dt_rand_like(const dt_tensor *src, const dt_opts *opts,
+                    dt_tensor **out);
+/** Errors: DT_ERR_DTYPE when the resulting dtype is not floating (as
+ *  torch.randn_like of an integer tensor). */
+dt_err dt_randn_like(const dt_tensor *src, const dt_opts *opts,
+                     dt_tensor **out);
+
+/**
+ * New tensor from data (Tensor.new_tensor): like dt_from_data with every
+ * rank passing the array, but with the source's dtype, context and layout
+ * rule (the same kind of layout, applied to the new shape; split on the same
+ * axis when that axis exists, else the context default). opts overrides.
+ */
+dt_err dt_new_tensor(const dt_tensor *src, int ndim, const int64_t *shape,
+                     const void *data, dt_dtype data_dtype,
+                     const dt_opts *opts, dt_tensor **out);
+
+/* ------------------------------------------------------------------------ */
+/* Gathering, printing, fingerprints                                         */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Gather the global tensor as a dense C-order array of the tensor's dtype
+ * into `buf` (dt_numel elements) on `root`, or on every rank when root is
+ * DT_ALL_RANKS. Collective. buf may be NULL on ranks that receive nothing.
+ * Memory: the root holds buf plus one remote shard at a time.
+ */
+dt_err dt_gather(const dt_tensor *t, int root, void *buf);
+
+/**
+ * PyTorch's repr of the tensor ("tensor([[1., 2.],\n        [3., 4.]])",
+ * 4 decimals, scientific notation when PyTorch would choose it, summarised
+ * with "..." past 1000 elements, 3 edge items, 80 columns, suffixes such as
+ * "dtype=torch.float64" and "requires_grad=True" where PyTorch shows them).
+ * Collective; every rank receives the same string in *str, allocated with
+ * malloc (release with free). Only the printed elements travel: at most
+ * 6^ndim of them for a summarised tensor.
+ */
+dt_err dt_format(const dt_tensor *t, char **str);
+
+/** dt_format, then rank 0 writes the string and a newline to f. Collective.
+ *  f may be NULL on other ranks. */
+dt_err dt_print(const dt_tensor *t, FILE *f);
+
+/**
+ * Layout-invariant 64-bit fingerprint of (dtype, shape, every element's
+ * bits): identical for the same tensor on any rank count, layout and thread
+ * count. Recipe: with fmix the MurmurHash3 64-bit finaliser and b_i element
+ * i's bits zero-extended to 64, S = sum_i fmix(b_i ^ (i * 0x9E3779B97F4A7C15))
+ * mod 2^64; h = fmix(dtype_code) then h = fmix(h ^ shape[d]) for each axis;
+ * checksum = fmix(S ^ h). Collective; every rank receives it.
+ */
+dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
+
+/* ------------------------------------------------------------------------ */
+/* Storage cache                                                             */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Freed storage of 1 MiB and more is kept in a per-process cache and reused
+ * by later tensors of the same size, so loops that create and drop tensors
+ * do not pay page faults every time. Set the cache's byte limit (default
+ * 1 GiB, or the environment variable DT_CACHE_BYTES read at first use; 0
+ * disables it and frees what it holds). Not collective; thread-safe.
+ */
+void dt_cache_set_limit(size_t bytes);
+/** Return every cached block to the system. Not collective; thread-safe. */
+void dt_cache_release(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DTENSOR_H */

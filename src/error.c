@@ -1,0 +1,168 @@
+/*
+ * error.c - the error table, per-thread messages and collective agreement.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DT_MSG_LEN 512
+
+static _Thread_local char dt_msg[DT_MSG_LEN];
+/* true once the pending message carries a public function's name */
+static _Thread_local bool dt_msg_prefixed;
+
+const char *dt_strerror(dt_err err) {
+  switch (err) {
+#define DT_ERR_STR_(name, msg)                                                 \
+  case name:                                                                   \
+    return msg;
+    DT_ERR_MAP(DT_ERR_STR_)
+#undef DT_ERR_STR_
+  default:
+    return "unknown error";
+  }
+}
+
+const char *dt_err_name(dt_err err) {
+  switch (err) {
+#define DT_ERR_NAME_(name, msg)                                                \
+  case name:                                                                   \
+    return #name;
+    DT_ERR_MAP(DT_ERR_NAME_)
+#undef DT_ERR_NAME_
+  default:
+    return "DT_ERR_UNKNOWN";
+  }
+}
+
+const char *dt_last_error(void) { return dt_msg; }
+
+dt_err dt__error(dt_err code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(dt_msg, sizeof dt_msg, fmt, ap);
+  va_end(ap);
+  dt_msg_prefixed = false;
+  return code;
+}
+
+dt_err dt__api(dt_err err, const char *fn) {
+  if (err == DT_OK || dt_msg_prefixed)
+    return err;
+  char tmp[2 * DT_MSG_LEN];
+  snprintf(tmp, sizeof tmp, "%s: %s", fn, dt_msg[0] ? dt_msg : dt_strerror(err));
+  memcpy(dt_msg, tmp, DT_MSG_LEN - 1);
+  dt_msg[DT_MSG_LEN - 1] = '\0';
+  dt_msg_prefixed = true;
+  return err;
+}
+
+dt_err dt__mpi_error(int mpierr, const char *what) {
+  char s[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(mpierr, s, &len) != MPI_SUCCESS)
+    snprintf(s, sizeof s, "MPI error %d", mpierr);
+  return dt__error(DT_ERR_MPI, "%s failed: %s", what, s);
+}
+
+uint64_t dt__hash_bytes(uint64_t h, const void *p, size_t n) {
+  const unsigned char *c = p;
+  uint64_t w;
+  for (; n >= 8; n -= 8, c += 8) {
+    memcpy(&w, c, 8);
+    h = dt__hash_mix(h, w);
+  }
+  w = 0;
+  memcpy(&w, c, n);
+  return dt__hash_mix(h, w ^ ((uint64_t)n << 56));
+}
+
+/*
+ * One MPI_Allreduce(MAX) of three words: the failure word (code in the high
+ * half, 0x7fffffff - rank in the low half, so the maximum is the largest code
+ * and, among equal codes, the lowest rank), the argument hash and its
+ * complement (max of ~h is ~min of h, so max != min means they differ).
+ */
+dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash) {
+  int rank;
+  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS)
+    return dt__error(DT_ERR_MPI, "MPI_Comm_rank failed");
+  uint64_t in[3], out[3];
+  in[0] = local ? ((uint64_t)local << 32) | (uint64_t)(0x7fffffff - rank) : 0;
+  in[1] = arghash;
+  in[2] = ~arghash;
+  int rc = MPI_Allreduce(in, out, 3, MPI_UINT64_T, MPI_MAX, comm);
+  if (rc != MPI_SUCCESS)
+    return dt__mpi_error(rc, "MPI_Allreduce (error agreement)");
+  if (out[0] != 0) {
+    dt_err code = (dt_err)(out[0] >> 32);
+    int root = 0x7fffffff - (int)(out[0] & 0xffffffffu);
+    /* Everyone gets the failing rank's message; the error path only. */
+    char msg[DT_MSG_LEN];
+    if (rank == root)
+      snprintf(msg, sizeof msg, "%s", dt_msg[0] ? dt_msg : dt_strerror(code));
+    rc = MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, root, comm);
+    if (rc != MPI_SUCCESS)
+      return dt__mpi_error(rc, "MPI_Bcast (error agreement)");
+    msg[sizeof msg - 1] = '\0';
+    if (rank == root)
+      return code; /* keep our own message as it is */
+    if (strstr(msg, "(on rank ") == NULL)
+      dt__error(code, "%.480s (on rank %d)", msg, root);
+    else
+      dt__error(code, "%s", msg);
+    /* A message that already names its public function keeps that name. */
+    dt_msg_prefixed = strncmp(msg, "dt_", 3) == 0;
+    return code;
+  }
+  if (out[1] != ~out[2])
+    return dt__error(DT_ERR_MISMATCH,
+                     "replicated arguments (shape, dtype, layout, scalars or "
+                     "generator state) differ between ranks");
+  return DT_OK;
+}
+
+/* ---- shapes ----------------------------------------------------------------- */
+
+const char *dt__shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
+  size_t k = 0;
+  k += (size_t)snprintf(buf + k, n - k, "[");
+  for (int d = 0; d < ndim && k < n; d++)
+    k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld",
+                          (long long)shape[d]);
+  if (k < n)
+    snprintf(buf + k, n - k, "]");
+  return buf;
+}
+
+dt_err dt__check_shape(int ndim, const int64_t *shape, size_t elsize,
+                       int64_t *numel) {
+  DT_CHECK(ndim >= 0, DT_ERR_SHAPE, "ndim %d is negative", ndim);
+  DT_CHECK(ndim <= DT_MAX_DIMS, DT_ERR_SHAPE,
+           "ndim %d exceeds the maximum of %d dimensions", ndim, DT_MAX_DIMS);
+  DT_CHECK(ndim == 0 || shape != NULL, DT_ERR_NULL, "shape is NULL");
+  int64_t n = 1;
+  for (int d = 0; d < ndim; d++) {
+    DT_CHECK(shape[d] >= 0, DT_ERR_SHAPE, "size %lld of axis %d is negative",
+             (long long)shape[d], d);
+    DT_CHECK(dt__mul_ok(n, shape[d], &n), DT_ERR_OVERFLOW,
+             "element count of shape %s overflows 64 bits",
+             dt__shape_str((char[160]){0}, 160, ndim, shape));
+  }
+  int64_t bytes;
+  DT_CHECK(dt__mul_ok(n, (int64_t)(elsize ? elsize : 1), &bytes), DT_ERR_OVERFLOW,
+           "byte size of %lld elements overflows 64 bits", (long long)n);
+  if (numel)
+    *numel = n;
+  return DT_OK;
+}
+
+dt_err dt__norm_axis(int axis, int ndim, int *out) {
+  int a = axis < 0 ? axis + ndim : axis;
+  DT_CHECK(a >= 0 && a < ndim, DT_ERR_AXIS,
+           "axis %d is out of range for a %d-dimensional tensor", axis, ndim);
+  *out = a;
+  return DT_OK;
+}

@@ -1,0 +1,349 @@
+/*
+ * internal.h - private structures and error macros. Never included by the
+ * public header.
+ */
+#ifndef DT_INTERNAL_H
+#define DT_INTERNAL_H
+
+#include "dtensor.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef NDEBUG
+#define DT_ASSERT(x) ((void)0)
+#else
+#include <assert.h>
+/* Internal invariants only; never used on user input. */
+#define DT_ASSERT(x) assert(x)
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors (error.c)                                                          */
+/* ------------------------------------------------------------------------ */
+
+#if defined(__GNUC__)
+#define DT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define DT_PRINTF(a, b)
+#endif
+
+/* Record `code` with a message for this thread and return it. */
+dt_err dt__error(dt_err code, const char *fmt, ...) DT_PRINTF(2, 3);
+/* At a public function's exit: prefix the pending message with `fn` once. */
+dt_err dt__api(dt_err err, const char *fn);
+/* Record an MPI failure (message from MPI_Error_string). */
+dt_err dt__mpi_error(int mpierr, const char *what);
+
+/*
+ * Collective agreement: every rank contributes its local code and a hash of
+ * the arguments that must be replicated. One MPI_Allreduce. Returns DT_OK
+ * everywhere, or the code of the lowest failing rank (with its message,
+ * broadcast) everywhere, or DT_ERR_MISMATCH everywhere when the hashes
+ * differ.
+ */
+dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash);
+
+/* Return a user error from the current function. */
+#define DT_CHECK(cond, code, ...)                                              \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      return dt__error((code), __VA_ARGS__);                                   \
+  } while (0)
+
+/* Propagate a failure upward. */
+#define DT_CALL(expr)                                                          \
+  do {                                                                         \
+    dt_err dt_e_ = (expr);                                                     \
+    if (dt_e_ != DT_OK)                                                        \
+      return dt_e_;                                                            \
+  } while (0)
+
+/* Variants that store the code in a local `err` and jump to a cleanup label. */
+#define DT_CHECK_GOTO(cond, label, code, ...)                                  \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      err = dt__error((code), __VA_ARGS__);                                    \
+      goto label;                                                              \
+    }                                                                          \
+  } while (0)
+
+#define DT_CALL_GOTO(expr, label)                                              \
+  do {                                                                         \
+    err = (expr);                                                              \
+    if (err != DT_OK)                                                          \
+      goto label;                                                              \
+  } while (0)
+
+/* Wrap an MPI call; communicators of contexts use MPI_ERRORS_RETURN. */
+#define DT_CALL_MPI(expr)                                                      \
+  do {                                                                         \
+    int dt_m_ = (expr);                                                        \
+    if (dt_m_ != MPI_SUCCESS)                                                  \
+      return dt__mpi_error(dt_m_, #expr);                                      \
+  } while (0)
+
+#define DT_CALL_MPI_GOTO(expr, label)                                          \
+  do {                                                                         \
+    int dt_m_ = (expr);                                                        \
+    if (dt_m_ != MPI_SUCCESS) {                                                \
+      err = dt__mpi_error(dt_m_, #expr);                                       \
+      goto label;                                                              \
+    }                                                                          \
+  } while (0)
+
+/* Public-function exit: prefixes the message with the function name. */
+#define DT_RETURN(err) return dt__api((err), __func__)
+
+/* ------------------------------------------------------------------------ */
+/* Hashing (error.c)                                                         */
+/* ------------------------------------------------------------------------ */
+
+static inline uint64_t dt__fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= UINT64_C(0xff51afd7ed558ccd);
+  k ^= k >> 33;
+  k *= UINT64_C(0xc4ceb9fe1a85ec53);
+  k ^= k >> 33;
+  return k;
+}
+
+static inline uint64_t dt__hash_mix(uint64_t h, uint64_t v) {
+  return dt__fmix64(h ^ (v + UINT64_C(0x9E3779B97F4A7C15) + (h << 6)));
+}
+
+uint64_t dt__hash_bytes(uint64_t h, const void *p, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Size arithmetic                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* *out = a * b; false on overflow (a, b >= 0). */
+static inline bool dt__mul_ok(int64_t a, int64_t b, int64_t *out) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+
+/* Validate ndim/shape and compute the element count (and byte size fits). */
+dt_err dt__check_shape(int ndim, const int64_t *shape, size_t elsize,
+                       int64_t *numel);
+/* Normalise a possibly negative axis; DT_ERR_AXIS when out of range. */
+dt_err dt__norm_axis(int axis, int ndim, int *out);
+/* "[3, 4]" into buf. */
+const char *dt__shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+
+/* ------------------------------------------------------------------------ */
+/* Context (ctx.c)                                                           */
+/* ------------------------------------------------------------------------ */
+
+struct dt_ctx {
+  MPI_Comm comm;
+  int rank, size;
+  uint64_t seed, offset;
+  dt_dtype default_dtype;
+  int default_split;
+  size_t chunk_budget;
+  bool grad_enabled;
+  atomic_long live; /* tensors alive on this context */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Layout (layout.c): immutable, reference counted, shared between tensors.  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum dt__lkind {
+  DT__L_GRID,       /* grid + bounds per axis, ranks in row-major order */
+  DT__L_REPLICATED, /* every rank holds everything */
+  DT__L_BOXES       /* explicit box per rank */
+} dt__lkind;
+
+typedef struct dt_layout {
+  atomic_int refs;
+  dt__lkind kind;
+  int ndim;
+  int nranks;
+  int64_t shape[DT_MAX_DIMS];
+  int split_hint; /* axis asked for by DT_SPLIT, else -1 */
+  /* DT__L_GRID */
+  int grid[DT_MAX_DIMS];
+  int64_t *bounds[DT_MAX_DIMS]; /* grid[d] + 1 cut points */
+  /* DT__L_BOXES: nranks * 2 * ndim: start[ndim] then shape[ndim] per rank */
+  int64_t *boxes;
+} dt_layout;
+
+/* Build a layout from creation options (NULL = defaults). Not collective. */
+dt_err dt__layout_from_opts(const dt_ctx *ctx, int ndim, const int64_t *shape,
+                            const dt_opts *opts, dt_layout **out);
+dt_err dt__layout_split(int nranks, int ndim, const int64_t *shape, int axis,
+                        dt_layout **out);
+dt_err dt__layout_replicated(int nranks, int ndim, const int64_t *shape,
+                             dt_layout **out);
+/* Takes a copy of `boxes` (nranks * 2 * ndim). */
+dt_err dt__layout_boxes(int nranks, int ndim, const int64_t *shape,
+                        const int64_t *boxes, dt_layout **out);
+dt_layout *dt__layout_ref(dt_layout *l);
+void dt__layout_unref(dt_layout **l);
+void dt__layout_box(const dt_layout *l, int rank, int64_t *start,
+                    int64_t *shape);
+/* Public classification (DT_SPLIT / DT_REPLICATED / DT_GRID / DT_IRREGULAR). */
+dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis,
+                               int *grid);
+/* Hash of the layout's description (for argument agreement). */
+uint64_t dt__layout_hash(const dt_layout *l);
+/* True when both layouts give every rank the same box. */
+bool dt__layout_equal(const dt_layout *a, const dt_layout *b);
+/* Balanced cut: start of block k of n items over p parts (torch.chunk-like
+ * remainder to the first ranks). */
+static inline int64_t dt__block_start(int64_t n, int p, int k) {
+  int64_t q = n / p, r = n % p;
+  return (int64_t)k * q + (k < r ? k : r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Storage and tensors (tensor.c)                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct dt_storage {
+  atomic_long refs;
+  void *data;
+  size_t nbytes;
+  bool owned;              /* false: user buffer, never freed */
+  atomic_ullong version;   /* bumped by every in-place write */
+} dt_storage;
+
+struct dt_tensor {
+  dt_ctx *ctx;
+  dt_dtype dtype;
+  int ndim;
+  int64_t shape[DT_MAX_DIMS];
+  int64_t numel;
+  dt_layout *layout;
+  dt_storage *storage;
+  /* local shard: a strided window into storage */
+  int64_t lstart[DT_MAX_DIMS];
+  int64_t lshape[DT_MAX_DIMS];
+  int64_t lstride[DT_MAX_DIMS]; /* in elements */
+  int64_t loffset;              /* in elements */
+  int64_t lnumel;
+  bool requires_grad;
+};
+
+/* A tensor over `layout` (a reference is taken) with fresh, uninitialised,
+ * 64-byte aligned storage for this rank's box. Not collective. */
+dt_err dt__tensor_alloc(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout,
+                        dt_tensor **out);
+/* A tensor whose local shard is the user's dense buffer (never freed). */
+dt_err dt__tensor_wrap(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout,
+                       void *buf, dt_tensor **out);
+/* Free a tensor without touching its context's counters' invariants. */
+void dt__tensor_free(dt_tensor *t);
+/* Pointer to the local element at local multi-index 0. */
+static inline char *dt__local_ptr(const dt_tensor *t) {
+  return t->storage ? (char *)t->storage->data +
+                          t->loffset * (int64_t)dt_dtype_size(t->dtype)
+                    : NULL;
+}
+
+/* Storage allocation with the process-wide cache. */
+void *dt__alloc(size_t nbytes);
+void dt__free(void *p, size_t nbytes);
+
+/* ------------------------------------------------------------------------ */
+/* Dtype conversion (tensor.c)                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Convert n elements from (src, sdt) to (dst, ddt), dense. Uses OpenMP. */
+void dt__convert(void *dst, dt_dtype ddt, const void *src, dt_dtype sdt,
+                 int64_t n);
+/* Store a scalar into one element of dtype dt. */
+void dt__store_scalar(void *dst, dt_dtype dt, dt_scalar v);
+/* Element as double / int64 (for formatting). */
+double dt__load_f64(const void *src, dt_dtype dt, int64_t i);
+int64_t dt__load_i64(const void *src, dt_dtype dt, int64_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Box iteration                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A box (start, shape) inside a global shape is a set of "runs": maximal
+ * stretches contiguous in global row-major order. run_len elements each;
+ * nruns of them. dt__box_runs computes them; dt__run_global gives the global
+ * flat index of run k's first element.
+ */
+typedef struct dt__runs {
+  int ndim;        /* number of outer (non-merged) dims */
+  int64_t run_len; /* elements per run */
+  int64_t nruns;
+  int64_t gstride[DT_MAX_DIMS]; /* global flat stride of each outer dim */
+  int64_t oshape[DT_MAX_DIMS];  /* outer box extents */
+  int64_t gbase;                /* global flat index of the box origin */
+} dt__runs;
+
+void dt__box_runs(int ndim, const int64_t *gshape, const int64_t *start,
+                  const int64_t *shape, dt__runs *r);
+int64_t dt__run_global(const dt__runs *r, int64_t k);
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers (rng.c): pure functions of global indices.                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum dt__rkind { DT__R_UNIFORM, DT__R_NORMAL, DT__R_INT } dt__rkind;
+
+typedef struct dt__rparams {
+  dt__rkind kind;
+  dt_dtype dtype;
+  uint64_t seed, offset;
+  int64_t low;    /* DT__R_INT */
+  uint64_t range; /* DT__R_INT: high - low */
+} dt__rparams;
+
+/* Write elements with global indices [first, first + n) contiguously. */
+void dt__rng_fill(const dt__rparams *p, uint64_t first, int64_t n, void *out);
+/* Tests: force the portable (non-AVX2) path, to compare the two bitwise. */
+void dt__rng_set_portable(bool on);
+/* One Philox4x32-10 block (reference, scalar). */
+void dt__philox4x32_10(const uint32_t ctr[4], const uint32_t key[2],
+                       uint32_t out[4]);
+
+/* ------------------------------------------------------------------------ */
+/* Communication helpers (copy.c)                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Largest message in bytes; bigger transfers are chunked. */
+#define DT_MSG_MAX ((size_t)1 << 30)
+
+dt_err dt__send_bytes(const void *buf, size_t n, int dest, int tag,
+                      MPI_Comm comm);
+dt_err dt__recv_bytes(void *buf, size_t n, int src, int tag, MPI_Comm comm);
+dt_err dt__bcast_bytes(void *buf, size_t n, int root, MPI_Comm comm);
+
+/* Pack this rank's shard densely (C order of the local box) into dst. */
+void dt__pack_local(const dt_tensor *t, void *dst);
+/* Copy a dense box (start, shape) of elsize-byte items from/to a dense
+ * global C-order array of shape gshape. */
+void dt__box_from_global(void *dst, const void *global, int ndim,
+                         const int64_t *gshape, const int64_t *start,
+                         const int64_t *shape, size_t elsize);
+void dt__box_to_global(void *global, const void *src, int ndim,
+                       const int64_t *gshape, const int64_t *start,
+                       const int64_t *shape, size_t elsize);
+
+/* Gather the elements of t at the cartesian product of per-axis index lists
+ * (idx[d] has cnt[d] sorted global indices) to every rank, dense C order
+ * of the selection. Collective. */
+dt_err dt__gather_select(const dt_tensor *t, int64_t *const *idx,
+                         const int64_t *cnt, void *buf);
+
+/* ------------------------------------------------------------------------ */
+/* Parsing (format.c)                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Parse a literal into a malloc'd dense array. Not collective. On success
+ * *data is owned by the caller (free()). *dtype is DT_INT64, DT_BOOL or
+ * default_float. */
+dt_err dt__parse_literal(const char *s, dt_dtype default_float, int *ndim,
+                         int64_t *shape, dt_dtype *dtype, void **data);
+
+#endif /* DT_INTERNAL_H */
