@@ -303,8 +303,8 @@ dt_err dt_empty(dt_ctx *ctx, int ndim, const int64_t *shape,
 dt_err dt_zeros(dt_ctx *ctx, int ndim, const int64_t *shape,
                 const dt_opts *opts, dt_tensor **out);
 /** Ones (torch.ones). */
-dt_err dt_ones(dt_ctx *ctx, int ndim, const int64_t *shape,
-               const dt_opts *opts, dt_tensor **out);
+dt_err dt_ones(dt_ctx *ctx, int ndim, const int64_t *shape, const dt_opts *opts,
+               dt_tensor **out);
 /**
  * Filled with `value` (torch.full). The dtype, unless opts sets one, is
  * inferred from the scalar: DT_I -> int64, DT_F -> default float, DT_B ->
@@ -330,8 +330,8 @@ dt_err dt_full(dt_ctx *ctx, int ndim, const int64_t *shape, dt_scalar value,
  * The value of an element depends only on (seed, offset, i, dtype): never on
  * rank count, layout, thread count or shard boundaries.
  */
-dt_err dt_rand(dt_ctx *ctx, int ndim, const int64_t *shape,
-               const dt_opts *opts, dt_tensor **out);
+dt_err dt_rand(dt_ctx *ctx, int ndim, const int64_t *shape, const dt_opts *opts,
+               dt_tensor **out);
 
 /**
  * Standard normal (torch.randn); float dtypes only. Box-Muller on the words
@@ -443,14 +443,12 @@ dt_err dt_empty_like(const dt_tensor *src, const dt_opts *opts,
                      dt_tensor **out);
 dt_err dt_zeros_like(const dt_tensor *src, const dt_opts *opts,
                      dt_tensor **out);
-dt_err dt_ones_like(const dt_tensor *src, const dt_opts *opts,
-                    dt_tensor **out);
+dt_err dt_ones_like(const dt_tensor *src, const dt_opts *opts, dt_tensor **out);
 /** As dt_full; the dtype is the source's unless overridden. */
 dt_err dt_full_like(const dt_tensor *src, dt_scalar value, const dt_opts *opts,
                     dt_tensor **out);
 /** Errors: DT_ERR_DTYPE when the resulting dtype is not floating. */
-dt_err dt_rand_like(const dt_tensor *src, const dt_opts *opts,
-                    dt_tensor **out);
+dt_err dt_rand_like(const dt_tensor *src, const dt_opts *opts, dt_tensor **out);
 /** Errors: DT_ERR_DTYPE when the resulting dtype is not floating (as
  *  torch.randn_like of an integer tensor). */
 dt_err dt_randn_like(const dt_tensor *src, const dt_opts *opts,
@@ -463,8 +461,8 @@ dt_err dt_randn_like(const dt_tensor *src, const dt_opts *opts,
  * axis when that axis exists, else the context default). opts overrides.
  */
 dt_err dt_new_tensor(const dt_tensor *src, int ndim, const int64_t *shape,
-                     const void *data, dt_dtype data_dtype,
-                     const dt_opts *opts, dt_tensor **out);
+                     const void *data, dt_dtype data_dtype, const dt_opts *opts,
+                     dt_tensor **out);
 
 /* ------------------------------------------------------------------------ */
 /* Gathering, printing, fingerprints                                         */

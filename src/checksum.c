@@ -27,7 +27,8 @@ static inline uint64_t elem_bits(const char *p, size_t esz) {
   }
 }
 
-/* Sum over a stretch: n elements, global indices g, g+1, ..., local stride s. */
+/* Sum over a stretch: n elements, global indices g, g+1, ..., local stride s.
+ */
 static uint64_t sum_stretch(const char *p, size_t esz, int64_t s, uint64_t g,
                             int64_t n) {
   uint64_t acc = 0;
@@ -117,7 +118,8 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum) {
   }
   uint64_t S = 0;
   int rc = MPI_Allreduce(&local, &S, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
-  err = rc == MPI_SUCCESS ? DT_OK : dt__mpi_error(rc, "MPI_Allreduce (checksum)");
+  err =
+      rc == MPI_SUCCESS ? DT_OK : dt__mpi_error(rc, "MPI_Allreduce (checksum)");
   err = dt__agree(ctx->comm, err, 0);
   if (err)
     DT_RETURN(err);

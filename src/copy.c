@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- chunked transfers (MPI counts are int) ------------------------------------- */
+/* ---- chunked transfers (MPI counts are int)
+ * ------------------------------------- */
 
 dt_err dt__send_bytes(const void *buf, size_t n, int dest, int tag,
                       MPI_Comm comm) {
@@ -25,7 +26,8 @@ dt_err dt__recv_bytes(void *buf, size_t n, int src, int tag, MPI_Comm comm) {
   char *p = buf;
   do {
     size_t m = n < DT_MSG_MAX ? n : DT_MSG_MAX;
-    DT_CALL_MPI(MPI_Recv(p, (int)m, MPI_BYTE, src, tag, comm, MPI_STATUS_IGNORE));
+    DT_CALL_MPI(
+        MPI_Recv(p, (int)m, MPI_BYTE, src, tag, comm, MPI_STATUS_IGNORE));
     p += m;
     n -= m;
   } while (n > 0);
@@ -43,7 +45,8 @@ dt_err dt__bcast_bytes(void *buf, size_t n, int root, MPI_Comm comm) {
   return DT_OK;
 }
 
-/* ---- packing ------------------------------------------------------------------- */
+/* ---- packing
+ * ------------------------------------------------------------------- */
 
 /*
  * Visit the rows (all axes but the last) of an ndim box in C order; for each,
@@ -74,7 +77,8 @@ void dt__pack_local(const dt_tensor *t, void *dst) {
   int64_t rows = t->lnumel / len;
 #pragma omp parallel for schedule(static) if (t->lnumel > 65536)
   for (int64_t r = 0; r < rows; r++) {
-    const char *s = src + row_offset(nd, t->lshape, t->lstride, r) * (int64_t)esz;
+    const char *s =
+        src + row_offset(nd, t->lshape, t->lstride, r) * (int64_t)esz;
     char *d = (char *)dst + r * len * (int64_t)esz;
     if (st == 1) {
       memcpy(d, s, (size_t)len * esz);
@@ -91,7 +95,8 @@ static void box_copy(void *global, void *box, int ndim, const int64_t *gshape,
   dt__runs R;
   dt__box_runs(ndim, gshape, start, shape, &R);
   size_t rb = (size_t)R.run_len * esz;
-#pragma omp parallel for schedule(static) if (R.nruns > 64 && R.run_len * R.nruns > 65536)
+#pragma omp parallel for schedule(static) if (R.nruns > 64 &&                  \
+                                              R.run_len * R.nruns > 65536)
   for (int64_t k = 0; k < R.nruns; k++) {
     char *g = (char *)global + dt__run_global(&R, k) * (int64_t)esz;
     char *b = (char *)box + (size_t)k * rb;
@@ -114,7 +119,8 @@ void dt__box_to_global(void *global, const void *src, int ndim,
   box_copy(global, (void *)src, ndim, gshape, start, shape, elsize, true);
 }
 
-/* ---- gather ------------------------------------------------------------------------ */
+/* ---- gather
+ * ------------------------------------------------------------------------ */
 
 static int64_t box_numel(int ndim, const int64_t *shape) {
   int64_t n = 1;
@@ -154,8 +160,9 @@ static dt_err gather_to(const dt_tensor *t, int root, void *buf) {
     maxn = n > maxn ? n : maxn;
   }
   void *tmp = malloc((size_t)maxn * esz + 1);
-  dt_err err = tmp ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes",
-                                       (size_t)maxn * esz);
+  dt_err err = tmp ? DT_OK
+                   : dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes",
+                               (size_t)maxn * esz);
   for (int r = 0; r < ctx->size; r++) {
     dt__layout_box(t->layout, r, start, shape);
     size_t n = (size_t)box_numel(t->ndim, shape) * esz;
@@ -197,7 +204,8 @@ dt_err dt_gather(const dt_tensor *t, int root, void *buf) {
   bool receives = root == DT_ALL_RANKS || root == ctx->rank;
   if (!err && receives && t->numel > 0 && !buf)
     err = dt__error(DT_ERR_NULL, "buf is NULL on a receiving rank");
-  uint64_t h = dt__hash_mix((uint64_t)(int64_t)root, dt__layout_hash(t->layout));
+  uint64_t h =
+      dt__hash_mix((uint64_t)(int64_t)root, dt__layout_hash(t->layout));
   err = dt__agree(ctx->comm, err, h);
   if (err)
     DT_RETURN(err);
@@ -215,7 +223,8 @@ dt_err dt_gather(const dt_tensor *t, int root, void *buf) {
   DT_RETURN(err);
 }
 
-/* ---- gather a selection (for printing) ------------------------------------------------ */
+/* ---- gather a selection (for printing)
+ * ------------------------------------------------ */
 
 /* Positions [lo, hi) of idx[] that fall inside [start, start + len). */
 static void sel_range(const int64_t *idx, int64_t cnt, int64_t start,

@@ -52,7 +52,8 @@ dt_err dt__api(dt_err err, const char *fn) {
   if (err == DT_OK || dt_msg_prefixed)
     return err;
   char tmp[2 * DT_MSG_LEN];
-  snprintf(tmp, sizeof tmp, "%s: %s", fn, dt_msg[0] ? dt_msg : dt_strerror(err));
+  snprintf(tmp, sizeof tmp, "%s: %s", fn,
+           dt_msg[0] ? dt_msg : dt_strerror(err));
   memcpy(dt_msg, tmp, DT_MSG_LEN - 1);
   dt_msg[DT_MSG_LEN - 1] = '\0';
   dt_msg_prefixed = true;
@@ -107,8 +108,9 @@ dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash) {
     if (rc != MPI_SUCCESS)
       return dt__mpi_error(rc, "MPI_Bcast (error agreement)");
     msg[sizeof msg - 1] = '\0';
-    if (rank == root)
-      return code; /* keep our own message as it is */
+    /* A rank that failed the same way keeps its own message. */
+    if (rank == root || local == code)
+      return code;
     if (strstr(msg, "(on rank ") == NULL)
       dt__error(code, "%.480s (on rank %d)", msg, root);
     else
@@ -124,7 +126,8 @@ dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash) {
   return DT_OK;
 }
 
-/* ---- shapes ----------------------------------------------------------------- */
+/* ---- shapes -----------------------------------------------------------------
+ */
 
 const char *dt__shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
   size_t k = 0;
@@ -152,8 +155,9 @@ dt_err dt__check_shape(int ndim, const int64_t *shape, size_t elsize,
              dt__shape_str((char[160]){0}, 160, ndim, shape));
   }
   int64_t bytes;
-  DT_CHECK(dt__mul_ok(n, (int64_t)(elsize ? elsize : 1), &bytes), DT_ERR_OVERFLOW,
-           "byte size of %lld elements overflows 64 bits", (long long)n);
+  DT_CHECK(dt__mul_ok(n, (int64_t)(elsize ? elsize : 1), &bytes),
+           DT_ERR_OVERFLOW, "byte size of %lld elements overflows 64 bits",
+           (long long)n);
   if (numel)
     *numel = n;
   return DT_OK;

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- filling a fresh contiguous shard --------------------------------------------- */
+/* ---- filling a fresh contiguous shard
+ * --------------------------------------------- */
 
 /* Writes n elements whose global indices are first, first + 1, ... */
-typedef void (*index_fn)(const void *arg, uint64_t first, int64_t n,
-                         void *out);
+typedef void (*index_fn)(const void *arg, uint64_t first, int64_t n, void *out);
 
 /* Local shards below this many elements are filled by one thread. */
 #define DT_OMP_MIN 32768
@@ -44,7 +44,8 @@ static void fill_by_index(dt_tensor *t, index_fn fn, const void *arg) {
     while (a < b) {
       int64_t k = a / R.run_len, j = a % R.run_len;
       int64_t len = R.run_len - j < b - a ? R.run_len - j : b - a;
-      fn(arg, (uint64_t)(dt__run_global(&R, k) + j), len, base + a * (int64_t)esz);
+      fn(arg, (uint64_t)(dt__run_global(&R, k) + j), len,
+         base + a * (int64_t)esz);
       a += len;
     }
   }
@@ -89,7 +90,8 @@ static void fill_pattern(dt_tensor *t, const void *elem) {
   }
 }
 
-/* ---- per-factory index functions ------------------------------------------------------ */
+/* ---- per-factory index functions
+ * ------------------------------------------------------ */
 
 typedef struct rand_arg {
   dt__rparams p;
@@ -145,8 +147,7 @@ static void arange_fn(const void *arg, uint64_t first, int64_t n, void *out) {
 }
 
 /* linspace/logspace value k in the arithmetic PyTorch's CPU kernel uses. */
-static void linspace_fn(const void *arg, uint64_t first, int64_t n,
-                        void *out) {
+static void linspace_fn(const void *arg, uint64_t first, int64_t n, void *out) {
   const range_arg *a = arg;
   int64_t half = a->steps / 2;
   if (a->dtype == DT_FLOAT32) {
@@ -205,13 +206,10 @@ static void eye_fn(const void *arg, uint64_t first, int64_t n, void *out) {
       memcpy((char *)out + (g - first) * esz, one, esz);
 }
 
-/* ---- the common creation path ----------------------------------------------------------- */
+/* ---- the common creation path
+ * ----------------------------------------------------------- */
 
-typedef enum fill_kind {
-  FILL_NONE,
-  FILL_SCALAR,
-  FILL_INDEX
-} fill_kind;
+typedef enum fill_kind { FILL_NONE, FILL_SCALAR, FILL_INDEX } fill_kind;
 
 typedef struct filler {
   fill_kind kind;
@@ -320,8 +318,8 @@ dt_err dt_zeros(dt_ctx *ctx, int ndim, const int64_t *shape,
                  NULL, &f, opts_hash(opts), out));
 }
 
-dt_err dt_ones(dt_ctx *ctx, int ndim, const int64_t *shape,
-               const dt_opts *opts, dt_tensor **out) {
+dt_err dt_ones(dt_ctx *ctx, int ndim, const int64_t *shape, const dt_opts *opts,
+               dt_tensor **out) {
   DT_NEED_CTX(ctx);
   filler f = {.kind = FILL_SCALAR, .value = DT_I(1)};
   DT_RETURN(make(ctx, DT_OK, ndim, shape, pick(opts, ctx->default_dtype), opts,
@@ -358,12 +356,14 @@ dt_err dt_full(dt_ctx *ctx, int ndim, const int64_t *shape, dt_scalar value,
                  scalar_hash(opts_hash(opts), value), out));
 }
 
-/* ---- random ----------------------------------------------------------------------------- */
+/* ---- random
+ * -----------------------------------------------------------------------------
+ */
 
 static dt_err make_random(dt_ctx *ctx, dt_err pre, int ndim,
                           const int64_t *shape, dt_dtype dtype,
-                          const dt_opts *opts, dt_layout *given,
-                          rand_arg *ra, dt_tensor **out) {
+                          const dt_opts *opts, dt_layout *given, rand_arg *ra,
+                          dt_tensor **out) {
   dt_err err = pre;
   ra->p.seed = ctx->seed;
   ra->p.offset = ctx->offset;
@@ -377,8 +377,7 @@ static dt_err make_random(dt_ctx *ctx, dt_err pre, int ndim,
                     dt_dtype_name(dtype));
   if (!err && ra->p.kind == DT__R_INT && dtype == DT_BOOL &&
       (ra->p.low < 0 || ra->p.low + (int64_t)ra->p.range > 2))
-    err = dt__error(DT_ERR_ARG,
-                    "randint into bool needs 0 <= low < high <= 2");
+    err = dt__error(DT_ERR_ARG, "randint into bool needs 0 <= low < high <= 2");
   filler f = {.kind = FILL_INDEX, .fn = rand_fn, .arg = ra};
   uint64_t h = dt__hash_mix(opts_hash(opts), ctx->seed);
   h = dt__hash_mix(h, ctx->offset);
@@ -390,8 +389,8 @@ static dt_err make_random(dt_ctx *ctx, dt_err pre, int ndim,
   return DT_OK;
 }
 
-dt_err dt_rand(dt_ctx *ctx, int ndim, const int64_t *shape,
-               const dt_opts *opts, dt_tensor **out) {
+dt_err dt_rand(dt_ctx *ctx, int ndim, const int64_t *shape, const dt_opts *opts,
+               dt_tensor **out) {
   DT_NEED_CTX(ctx);
   rand_arg ra = {.p = {.kind = DT__R_UNIFORM}};
   DT_RETURN(make_random(ctx, DT_OK, ndim, shape, pick(opts, ctx->default_dtype),
@@ -421,7 +420,9 @@ dt_err dt_randint(dt_ctx *ctx, int64_t low, int64_t high, int ndim,
                         &ra, out));
 }
 
-/* ---- ranges ------------------------------------------------------------------------------ */
+/* ---- ranges
+ * ------------------------------------------------------------------------------
+ */
 
 static double scalar_f64(dt_scalar v) {
   return v.kind == DT_FLOAT64 ? v.f : (double)v.i;
@@ -483,8 +484,8 @@ dt_err dt_arange(dt_ctx *ctx, dt_scalar start, dt_scalar end, dt_scalar step,
                  .start = scalar_f64(start),
                  .step = scalar_f64(step)};
   filler f = {.kind = FILL_INDEX, .fn = arange_fn, .arg = &a};
-  uint64_t h = scalar_hash(scalar_hash(scalar_hash(opts_hash(opts), start), end),
-                           step);
+  uint64_t h =
+      scalar_hash(scalar_hash(scalar_hash(opts_hash(opts), start), end), step);
   DT_RETURN(make(ctx, pre, 1, &n, dtype, opts, NULL, &f, h, out));
 }
 
@@ -493,8 +494,9 @@ static dt_err space(dt_ctx *ctx, double start, double end, int64_t steps,
                     dt_tensor **out) {
   dt_err pre = DT_OK;
   if (steps < 0)
-    pre = dt__error(DT_ERR_ARG, "number of steps must be non-negative (got %lld)",
-                    (long long)steps);
+    pre =
+        dt__error(DT_ERR_ARG, "number of steps must be non-negative (got %lld)",
+                  (long long)steps);
   else if (!isfinite(start) || !isfinite(end))
     pre = dt__error(DT_ERR_ARG, "start and end must be finite (got %g, %g)",
                     start, end);
@@ -534,17 +536,20 @@ dt_err dt_eye(dt_ctx *ctx, int64_t n, int64_t m, const dt_opts *opts,
   DT_NEED_CTX(ctx);
   dt_err pre = DT_OK;
   if (n < 0 || m < 0)
-    pre = dt__error(DT_ERR_SHAPE, "n and m must be non-negative (got %lld, %lld)",
-                    (long long)n, (long long)m);
+    pre =
+        dt__error(DT_ERR_SHAPE, "n and m must be non-negative (got %lld, %lld)",
+                  (long long)n, (long long)m);
   int64_t shape[2] = {n, m};
   dt_dtype dtype = pick(opts, ctx->default_dtype);
   eye_arg a = {.dtype = dtype, .m = m};
   filler f = {.kind = FILL_INDEX, .fn = eye_fn, .arg = &a};
-  DT_RETURN(make(ctx, pre, 2, shape, dtype, opts, NULL, &f, opts_hash(opts),
-                 out));
+  DT_RETURN(
+      make(ctx, pre, 2, shape, dtype, opts, NULL, &f, opts_hash(opts), out));
 }
 
-/* ---- from data ------------------------------------------------------------------------------- */
+/* ---- from data
+ * -------------------------------------------------------------------------------
+ */
 
 /* Copy this rank's box out of a full C-order array, converting. */
 static void copy_box_from_full(dt_tensor *t, const void *data, dt_dtype sdt) {
@@ -555,7 +560,8 @@ static void copy_box_from_full(dt_tensor *t, const void *data, dt_dtype sdt) {
   size_t ssz = dt_dtype_size(sdt), dsz = dt_dtype_size(t->dtype);
   char *dst = dt__local_ptr(t);
   const char *src = data;
-#pragma omp parallel for schedule(static) if (t->lnumel > DT_OMP_MIN && R.nruns > 1)
+#pragma omp parallel for schedule(static) if (t->lnumel > DT_OMP_MIN &&        \
+                                              R.nruns > 1)
   for (int64_t k = 0; k < R.nruns; k++)
     dt__convert(dst + k * R.run_len * (int64_t)dsz, t->dtype,
                 src + dt__run_global(&R, k) * (int64_t)ssz, sdt, R.run_len);
@@ -574,7 +580,8 @@ static dt_err scatter_from_root(dt_tensor *t, const void *data, dt_dtype sdt,
       copy_box_from_full(t, data, sdt);
       return DT_OK;
     }
-    void *tmp = sdt == t->dtype ? dt__local_ptr(t) : malloc(nbytes ? nbytes : 1);
+    void *tmp =
+        sdt == t->dtype ? dt__local_ptr(t) : malloc(nbytes ? nbytes : 1);
     DT_CHECK(tmp, DT_ERR_NOMEM, "cannot allocate %zu bytes", nbytes);
     dt_err err = dt__bcast_bytes(tmp, nbytes, root, ctx->comm);
     if (!err && tmp != dt__local_ptr(t))
@@ -629,10 +636,9 @@ static dt_err scatter_from_root(dt_tensor *t, const void *data, dt_dtype sdt,
 }
 
 /* Shared by dt_from_data, dt_parse and dt_new_tensor. */
-static dt_err from_data(dt_ctx *ctx, dt_err pre, int ndim,
-                        const int64_t *shape, const void *data,
-                        dt_dtype sdt, int root, const dt_opts *opts,
-                        uint64_t h, dt_tensor **out) {
+static dt_err from_data(dt_ctx *ctx, dt_err pre, int ndim, const int64_t *shape,
+                        const void *data, dt_dtype sdt, int root,
+                        const dt_opts *opts, uint64_t h, dt_tensor **out) {
   dt_err err = pre;
   if (!err && dt_dtype_size(sdt) == 0)
     err = dt__error(DT_ERR_DTYPE, "data dtype %d is not a concrete dtype",
@@ -669,8 +675,8 @@ dt_err dt_from_data(dt_ctx *ctx, int ndim, const int64_t *shape,
                     const void *data, dt_dtype data_dtype, int root,
                     const dt_opts *opts, dt_tensor **out) {
   DT_NEED_CTX(ctx);
-  DT_RETURN(from_data(ctx, DT_OK, ndim, shape, data, data_dtype, root, opts,
-                      0, out));
+  DT_RETURN(
+      from_data(ctx, DT_OK, ndim, shape, data, data_dtype, root, opts, 0, out));
 }
 
 dt_err dt_parse(dt_ctx *ctx, const char *literal, const dt_opts *opts,
@@ -687,13 +693,14 @@ dt_err dt_parse(dt_ctx *ctx, const char *literal, const dt_opts *opts,
     pre = dt__parse_literal(literal, ctx->default_dtype, &ndim, shape, &dtype,
                             &data);
   uint64_t h = literal ? dt__hash_bytes(0, literal, strlen(literal)) : 0;
-  dt_err err = from_data(ctx, pre, ndim, shape, data, dtype, DT_ALL_RANKS, opts,
-                         h, out);
+  dt_err err =
+      from_data(ctx, pre, ndim, shape, data, dtype, DT_ALL_RANKS, opts, h, out);
   free(data);
   DT_RETURN(err);
 }
 
-/* ---- from a user buffer ----------------------------------------------------------------------- */
+/* ---- from a user buffer
+ * ----------------------------------------------------------------------- */
 
 /* True when two boxes share an element. */
 static bool boxes_overlap(int ndim, const int64_t *a, const int64_t *b) {
@@ -772,7 +779,8 @@ dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
                       "a 0-d tensor has no default split; give its box");
     } else {
       for (int d = 0; d < ndim; d++) {
-        int64_t s = d == 0 ? dt__block_start(shape[0], ctx->size, ctx->rank) : 0;
+        int64_t s =
+            d == 0 ? dt__block_start(shape[0], ctx->size, ctx->rank) : 0;
         int64_t e = d == 0 ? dt__block_start(shape[0], ctx->size, ctx->rank + 1)
                            : shape[d];
         mine[d] = s;
@@ -784,7 +792,8 @@ dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
   for (int d = 0; !err && d < ndim; d++)
     lnumel *= mine[ndim + d] > 0 ? mine[ndim + d] : 0;
   if (!err && lnumel > 0 && buf == NULL)
-    err = dt__error(DT_ERR_NULL, "buf is NULL but this rank's box is not empty");
+    err =
+        dt__error(DT_ERR_NULL, "buf is NULL but this rank's box is not empty");
   /* Agree on the replicated arguments before exchanging boxes. */
   uint64_t h = dt__hash_mix((uint64_t)dtype, (uint64_t)ndim);
   if (!err)
@@ -796,7 +805,8 @@ dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
 
   size_t per = 2 * (size_t)ndim;
   boxes = malloc(((size_t)ctx->size * per + 1) * sizeof(int64_t));
-  err = boxes ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate the box table");
+  err =
+      boxes ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate the box table");
   err = dt__agree(ctx->comm, err, 0);
   if (err) {
     free(boxes);
@@ -838,7 +848,8 @@ dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
   return DT_OK;
 }
 
-/* ---- *_like and new_tensor ------------------------------------------------------------------ */
+/* ---- *_like and new_tensor
+ * ------------------------------------------------------------------ */
 
 /* Layout for a *_like result: the source's, unless opts picks one. */
 static bool opts_layout(const dt_opts *opts) {
@@ -902,8 +913,8 @@ dt_err dt_randn_like(const dt_tensor *src, const dt_opts *opts,
 }
 
 dt_err dt_new_tensor(const dt_tensor *src, int ndim, const int64_t *shape,
-                     const void *data, dt_dtype data_dtype,
-                     const dt_opts *opts, dt_tensor **out) {
+                     const void *data, dt_dtype data_dtype, const dt_opts *opts,
+                     dt_tensor **out) {
   if (!src)
     DT_RETURN(dt__error(DT_ERR_NULL, "src is NULL"));
   /* The source's layout rule applied to the new shape. */

@@ -187,8 +187,7 @@ void dt__layout_unref(dt_layout **l);
 void dt__layout_box(const dt_layout *l, int rank, int64_t *start,
                     int64_t *shape);
 /* Public classification (DT_SPLIT / DT_REPLICATED / DT_GRID / DT_IRREGULAR). */
-dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis,
-                               int *grid);
+dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis, int *grid);
 /* Hash of the layout's description (for argument agreement). */
 uint64_t dt__layout_hash(const dt_layout *l);
 /* True when both layouts give every rank the same box. */
@@ -208,8 +207,8 @@ typedef struct dt_storage {
   atomic_long refs;
   void *data;
   size_t nbytes;
-  bool owned;              /* false: user buffer, never freed */
-  atomic_ullong version;   /* bumped by every in-place write */
+  bool owned;            /* false: user buffer, never freed */
+  atomic_ullong version; /* bumped by every in-place write */
 } dt_storage;
 
 struct dt_tensor {

@@ -209,8 +209,7 @@ static bool axis_balanced(const dt_layout *l, int d) {
   return true;
 }
 
-dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis,
-                               int *grid) {
+dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis, int *grid) {
   if (split_axis)
     *split_axis = -1;
   if (grid)
@@ -248,9 +247,8 @@ uint64_t dt__layout_hash(const dt_layout *l) {
       h = dt__hash_bytes(h, l->bounds[d],
                          sizeof(int64_t) * ((size_t)l->grid[d] + 1));
   if (l->kind == DT__L_BOXES)
-    h = dt__hash_bytes(h, l->boxes,
-                       sizeof(int64_t) * 2 * (size_t)l->ndim *
-                           (size_t)l->nranks);
+    h = dt__hash_bytes(
+        h, l->boxes, sizeof(int64_t) * 2 * (size_t)l->ndim * (size_t)l->nranks);
   return h;
 }
 
@@ -275,7 +273,8 @@ bool dt__layout_equal(const dt_layout *a, const dt_layout *b) {
   return true;
 }
 
-/* ---- runs: the contiguous stretches of a box in global order ---------------- */
+/* ---- runs: the contiguous stretches of a box in global order ----------------
+ */
 
 void dt__box_runs(int ndim, const int64_t *gshape, const int64_t *start,
                   const int64_t *shape, dt__runs *r) {

@@ -77,7 +77,8 @@ static inline void philox_group(uint64_t seed, uint64_t offset, uint64_t b0,
   memcpy(x[3], c3, sizeof c3);
 }
 
-/* ---- IEEE-only elementary functions ---------------------------------------- */
+/* ---- IEEE-only elementary functions ----------------------------------------
+ */
 
 static inline uint32_t asu32(float f) {
   uint32_t u;
@@ -154,10 +155,14 @@ static inline void sincos2pi_f32(float t, float *c, float *s) {
   int k = (int)(t * 4.0f + 0.5f);
   float x = (t - (float)k * 0.25f) * 6.28318530717958647692f;
   float z = x * x;
-  float sn = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z -
-              1.6666654611e-1f) * z * x + x;
+  float sn =
+      ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z *
+          x +
+      x;
   float cs = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z +
-              4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
+              4.166664568298827e-2f) *
+                 z * z -
+             0.5f * z + 1.0f;
   int q = k & 3;
   float C = (q & 1) ? sn : cs;
   float S = (q & 1) ? cs : sn;
@@ -166,12 +171,18 @@ static inline void sincos2pi_f32(float t, float *c, float *s) {
 }
 
 static inline void sincos2pi_f64(double t, double *c, double *s) {
-  const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
-               S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
-               S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
-  const double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
-               C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
-               C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
+  const double S1 = -1.66666666666666324348e-01,
+               S2 = 8.33333333332248946124e-03,
+               S3 = -1.98412698298579493134e-04,
+               S4 = 2.75573137070700676789e-06,
+               S5 = -2.50507602534068634195e-08,
+               S6 = 1.58969099521155010221e-10;
+  const double C1 = 4.16666666666666019037e-02,
+               C2 = -1.38888888888741095749e-03,
+               C3 = 2.48015872894767294178e-05,
+               C4 = -2.75573143513906633035e-07,
+               C5 = 2.08757232129817482790e-09,
+               C6 = -1.13596475577881948265e-11;
   int k = (int)(t * 4.0 + 0.5);
   double x = (t - (double)k * 0.25) * 6.28318530717958647692;
   double z = x * x;
@@ -189,7 +200,8 @@ static inline void sincos2pi_f64(double t, double *c, double *s) {
   *s = (q >= 2) ? -S : S;
 }
 
-/* ---- groups ----------------------------------------------------------------- */
+/* ---- groups -----------------------------------------------------------------
+ */
 
 /* Elements per group for each recipe. */
 static int group_elems(const dt__rparams *p) {
@@ -289,7 +301,7 @@ static void gen_groups_base(const dt__rparams *p, uint64_t g0, int64_t ng,
  * words are exactly those of the portable path.
  */
 DT_AVX2 DT_INLINE void philox_group_avx2(uint64_t seed, uint64_t offset,
-                                          uint64_t b0, uint32_t x[4][LANES]) {
+                                         uint64_t b0, uint32_t x[4][LANES]) {
   const __m256i M0 = _mm256_set1_epi32((int)PHILOX_M0);
   const __m256i M1 = _mm256_set1_epi32((int)PHILOX_M1);
   uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
@@ -304,7 +316,8 @@ DT_AVX2 DT_INLINE void philox_group_avx2(uint64_t seed, uint64_t offset,
     c3[h] = _mm256_set1_epi32((int)(uint32_t)(offset >> 32));
   }
   for (int r = 0; r < 10; r++) {
-    const __m256i K0 = _mm256_set1_epi32((int)k0), K1 = _mm256_set1_epi32((int)k1);
+    const __m256i K0 = _mm256_set1_epi32((int)k0),
+                  K1 = _mm256_set1_epi32((int)k1);
     for (int h = 0; h < 2; h++) {
       __m256i pe0 = _mm256_mul_epu32(c0[h], M0);
       __m256i po0 = _mm256_mul_epu32(_mm256_srli_epi64(c0[h], 32), M0);
@@ -346,8 +359,8 @@ static atomic_bool force_portable;
 
 void dt__rng_set_portable(bool on) { atomic_store(&force_portable, on); }
 
-static void gen_groups(const dt__rparams *p, uint64_t g0, int64_t ng,
-                       char *out, size_t group_bytes) {
+static void gen_groups(const dt__rparams *p, uint64_t g0, int64_t ng, char *out,
+                       size_t group_bytes) {
 #ifdef DT_HAVE_AVX2
   if (!atomic_load_explicit(&force_portable, memory_order_relaxed) &&
       __builtin_cpu_supports("avx2")) {

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- dtypes ----------------------------------------------------------------- */
+/* ---- dtypes -----------------------------------------------------------------
+ */
 
 size_t dt_dtype_size(dt_dtype dtype) {
   switch (dtype) {
@@ -52,11 +53,10 @@ dt_err dt_dtype_from_name(const char *name, dt_dtype *dtype) {
   static const struct {
     const char *name;
     dt_dtype dtype;
-  } names[] = {{"float32", DT_FLOAT32}, {"float", DT_FLOAT32},
-               {"float64", DT_FLOAT64}, {"double", DT_FLOAT64},
-               {"int32", DT_INT32},     {"int", DT_INT32},
-               {"int64", DT_INT64},     {"long", DT_INT64},
-               {"bool", DT_BOOL}};
+  } names[] = {
+      {"float32", DT_FLOAT32}, {"float", DT_FLOAT32}, {"float64", DT_FLOAT64},
+      {"double", DT_FLOAT64},  {"int32", DT_INT32},   {"int", DT_INT32},
+      {"int64", DT_INT64},     {"long", DT_INT64},    {"bool", DT_BOOL}};
   if (!name || !dtype)
     DT_RETURN(dt__error(DT_ERR_NULL, "name or dtype is NULL"));
   const char *n = strncmp(name, "torch.", 6) == 0 ? name + 6 : name;
@@ -68,7 +68,8 @@ dt_err dt_dtype_from_name(const char *name, dt_dtype *dtype) {
   DT_RETURN(dt__error(DT_ERR_DTYPE, "unknown dtype name '%s'", name));
 }
 
-/* ---- storage allocation with a reuse cache ------------------------------------ */
+/* ---- storage allocation with a reuse cache
+ * ------------------------------------ */
 
 /*
  * Large blocks come from mmap in glibc and go back on free, so a loop that
@@ -179,7 +180,8 @@ void dt_cache_release(void) {
   pthread_mutex_unlock(&cache_lock);
 }
 
-/* ---- storage ---------------------------------------------------------------- */
+/* ---- storage ----------------------------------------------------------------
+ */
 
 static dt_storage *storage_new(void *data, size_t nbytes, bool owned) {
   dt_storage *s = malloc(sizeof *s);
@@ -201,7 +203,8 @@ static void storage_unref(dt_storage *s) {
   }
 }
 
-/* ---- tensors -------------------------------------------------------------------- */
+/* ---- tensors
+ * -------------------------------------------------------------------- */
 
 static dt_tensor *tensor_shell(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout) {
   dt_tensor *t = calloc(1, sizeof *t);
@@ -276,12 +279,15 @@ dt_err dt_tensor_destroy(dt_tensor **t) {
   return DT_OK;
 }
 
-/* ---- accessors ------------------------------------------------------------------- */
+/* ---- accessors
+ * ------------------------------------------------------------------- */
 
 int dt_ndim(const dt_tensor *t) { return t ? t->ndim : 0; }
 const int64_t *dt_shape(const dt_tensor *t) { return t ? t->shape : NULL; }
 int64_t dt_numel(const dt_tensor *t) { return t ? t->numel : 0; }
-dt_dtype dt_dtype_of(const dt_tensor *t) { return t ? t->dtype : DT_DTYPE_DEFAULT; }
+dt_dtype dt_dtype_of(const dt_tensor *t) {
+  return t ? t->dtype : DT_DTYPE_DEFAULT;
+}
 dt_ctx *dt_tensor_ctx(const dt_tensor *t) { return t ? t->ctx : NULL; }
 bool dt_requires_grad(const dt_tensor *t) { return t && t->requires_grad; }
 int64_t dt_local_numel(const dt_tensor *t) { return t ? t->lnumel : 0; }
@@ -345,7 +351,8 @@ dt_err dt_owner_box(const dt_tensor *t, int rank, int64_t *start,
   return DT_OK;
 }
 
-/* ---- dtype conversion ---------------------------------------------------------------- */
+/* ---- dtype conversion
+ * ---------------------------------------------------------------- */
 
 /* float -> integer as PyTorch does on CPU, but defined everywhere:
  * truncation toward zero, saturating, NaN -> 0. */
@@ -370,6 +377,7 @@ static inline int32_t f2i32(double x) {
 }
 
 /* Loop body per (destination, source) pair; EXPR converts `v`. */
+// clang-format off
 #define DT_CONVERT_LOOP(DT, ST, EXPR)                                          \
   do {                                                                         \
     DT *restrict d_ = dst;                                                     \
@@ -380,6 +388,7 @@ static inline int32_t f2i32(double x) {
       d_[i] = (DT)(EXPR);                                                      \
     }                                                                          \
   } while (0)
+// clang-format on
 
 /* All casts of one source type ST into the destination dtype. */
 #define DT_CONVERT_FROM(ST, TO_I32, TO_I64)                                    \

@@ -54,16 +54,18 @@ static int g_ncases;
 #define TRAMP(k)                                                               \
   static void tramp_##k(void) { run_case(&g_cases[k]); }
 #define T10(a)                                                                 \
-  TRAMP(a##0) TRAMP(a##1) TRAMP(a##2) TRAMP(a##3) TRAMP(a##4) TRAMP(a##5)      \
-      TRAMP(a##6) TRAMP(a##7) TRAMP(a##8) TRAMP(a##9)
-T10() T10(1) T10(2) T10(3) T10(4) T10(5) T10(6) T10(7) T10(8) T10(9)
+  TRAMP(a##0)                                                                  \
+  TRAMP(a##1) TRAMP(a##2) TRAMP(a##3) TRAMP(a##4) TRAMP(a##5) TRAMP(a##6)      \
+      TRAMP(a##7) TRAMP(a##8) TRAMP(a##9)
+T10()
+T10(1) T10(2) T10(3) T10(4) T10(5) T10(6) T10(7) T10(8) T10(9)
 #define R10(a)                                                                 \
   tramp_##a##0, tramp_##a##1, tramp_##a##2, tramp_##a##3, tramp_##a##4,        \
       tramp_##a##5, tramp_##a##6, tramp_##a##7, tramp_##a##8, tramp_##a##9
-static void (*const g_tramps[])(void) = {
-    tramp_0, tramp_1, tramp_2, tramp_3, tramp_4, tramp_5, tramp_6,
-    tramp_7, tramp_8, tramp_9, R10(1),  R10(2),  R10(3),  R10(4),
-    R10(5),  R10(6),  R10(7),  R10(8),  R10(9)};
+    static void (*const g_tramps[])(void) = {
+        tramp_0, tramp_1, tramp_2, tramp_3, tramp_4, tramp_5, tramp_6,
+        tramp_7, tramp_8, tramp_9, R10(1),  R10(2),  R10(3),  R10(4),
+        R10(5),  R10(6),  R10(7),  R10(8),  R10(9)};
 
 int dt_test_main(int argc, char **argv, const char *suite,
                  const dt_test_case *cases) {
@@ -112,8 +114,8 @@ int dt_test_main(int argc, char **argv, const char *suite,
   return total ? 1 : 0;
 }
 
-dt_opts dt_test_layout(int k, int ndim, const int64_t *shape, dt_test_cuts *cuts,
-                       const char **name) {
+dt_opts dt_test_layout(int k, int ndim, const int64_t *shape,
+                       dt_test_cuts *cuts, const char **name) {
   dt_opts o = {0};
   const char *nm = "default (split 0)";
   switch (k) {

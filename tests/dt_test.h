@@ -69,5 +69,5 @@ enum { DT_TEST_NLAYOUTS = 5 };
 typedef struct dt_test_cuts {
   int64_t c[DT_MAX_DIMS][65];
 } dt_test_cuts;
-dt_opts dt_test_layout(int k, int ndim, const int64_t *shape, dt_test_cuts *cuts,
-                       const char **name);
+dt_opts dt_test_layout(int k, int ndim, const int64_t *shape,
+                       dt_test_cuts *cuts, const char **name);

@@ -61,7 +61,8 @@ static void t_million_counters(void) {
 }
 
 /* Words of block b under (seed, offset), per the documented counter. */
-static void block_words(uint64_t seed, uint64_t off, uint64_t b, uint32_t w[4]) {
+static void block_words(uint64_t seed, uint64_t off, uint64_t b,
+                        uint32_t w[4]) {
   uint32_t c[4] = {(uint32_t)b, (uint32_t)(b >> 32), (uint32_t)off,
                    (uint32_t)(off >> 32)};
   uint32_t k[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
@@ -76,12 +77,17 @@ static void t_recipe_uniform_and_int(void) {
   float f32[N];
   double f64[N];
   int64_t i64[N];
-  dt__rparams p = {.kind = DT__R_UNIFORM, .dtype = DT_FLOAT32, .seed = seed, .offset = off};
+  dt__rparams p = {
+      .kind = DT__R_UNIFORM, .dtype = DT_FLOAT32, .seed = seed, .offset = off};
   dt__rng_fill(&p, first, N, f32);
   p.dtype = DT_FLOAT64;
   dt__rng_fill(&p, first, N, f64);
-  dt__rparams q = {.kind = DT__R_INT, .dtype = DT_INT64, .seed = seed, .offset = off,
-                   .low = -5, .range = 1000};
+  dt__rparams q = {.kind = DT__R_INT,
+                   .dtype = DT_INT64,
+                   .seed = seed,
+                   .offset = off,
+                   .low = -5,
+                   .range = 1000};
   dt__rng_fill(&q, first, N, i64);
   int bad32 = 0, bad64 = 0, badint = 0;
   for (uint64_t i = first; i < first + N; i++) {
@@ -108,7 +114,8 @@ static void t_recipe_normal(void) {
   enum { N = 2001 };
   float f32[N];
   double f64[N];
-  dt__rparams p = {.kind = DT__R_NORMAL, .dtype = DT_FLOAT32, .seed = seed, .offset = off};
+  dt__rparams p = {
+      .kind = DT__R_NORMAL, .dtype = DT_FLOAT32, .seed = seed, .offset = off};
   dt__rng_fill(&p, first, N, f32);
   p.dtype = DT_FLOAT64;
   dt__rng_fill(&p, first, N, f64);
@@ -118,7 +125,8 @@ static void t_recipe_normal(void) {
     block_words(seed, off, i / 4, w);
     int h = (int)((i % 4) / 2);
     uint32_t a = w[2 * h], b = w[2 * h + 1];
-    double u = (double)(a >> 8) * 0x1p-24 + ((double)(a & 0xff) * 0x1p-32 + 0x1p-33);
+    double u =
+        (double)(a >> 8) * 0x1p-24 + ((double)(a & 0xff) * 0x1p-32 + 0x1p-33);
     u = (float)u; /* the recipe's u is a float */
     double t = (double)(b >> 8) * 0x1p-24;
     double r = sqrt(-2.0 * log(u));
@@ -133,14 +141,16 @@ static void t_recipe_normal(void) {
     /* long double reference: its own rounding is far below the tolerance */
     long double pi = 3.141592653589793238462643383279503L;
     long double r64 = sqrtl(-2.0L * logl(u64));
-    long double ref64 = (i % 2 == 0) ? r64 * cosl(2 * pi * t64) : r64 * sinl(2 * pi * t64);
+    long double ref64 =
+        (i % 2 == 0) ? r64 * cosl(2 * pi * t64) : r64 * sinl(2 * pi * t64);
     double e64 = (double)(fabsl(f64[i - first] - ref64) / (r64 > 1 ? r64 : 1));
     maxerr64 = e64 > maxerr64 ? e64 : maxerr64;
   }
   CU_ASSERT(maxerr32 < 4 * 0x1p-24);
   CU_ASSERT(maxerr64 < 4 * 0x1p-53);
   if (maxerr32 >= 4 * 0x1p-24 || maxerr64 >= 4 * 0x1p-53)
-    fprintf(stderr, "randn max relative error: f32 %g f64 %g\n", maxerr32, maxerr64);
+    fprintf(stderr, "randn max relative error: f32 %g f64 %g\n", maxerr32,
+            maxerr64);
 }
 
 /* An element's bits do not depend on where a fill starts or stops. */
@@ -151,8 +161,12 @@ static void t_start_independence(void) {
   static char whole[N * 8], part[N * 8];
   for (int k = 0; k < 3; k++)
     for (int d = 0; d < 2; d++) {
-      dt__rparams p = {.kind = kinds[k], .dtype = dts[d], .seed = 5, .offset = 1,
-                       .low = 0, .range = UINT64_C(1) << 40};
+      dt__rparams p = {.kind = kinds[k],
+                       .dtype = dts[d],
+                       .seed = 5,
+                       .offset = 1,
+                       .low = 0,
+                       .range = UINT64_C(1) << 40};
       size_t esz = kinds[k] == DT__R_INT ? 8 : dt_dtype_size(dts[d]);
       dt__rng_fill(&p, 0, N, whole);
       int bad = 0;
@@ -172,9 +186,12 @@ static void t_paths_identical(void) {
   const dt__rkind kinds[3] = {DT__R_UNIFORM, DT__R_NORMAL, DT__R_INT};
   for (int k = 0; k < 3; k++)
     for (int d = 0; d < 2; d++) {
-      dt__rparams p = {.kind = kinds[k], .dtype = d ? DT_FLOAT64 : DT_FLOAT32,
-                       .seed = UINT64_C(0xfeedface12345678), .offset = UINT64_C(1) << 40,
-                       .low = -7, .range = 12345};
+      dt__rparams p = {.kind = kinds[k],
+                       .dtype = d ? DT_FLOAT64 : DT_FLOAT32,
+                       .seed = UINT64_C(0xfeedface12345678),
+                       .offset = UINT64_C(1) << 40,
+                       .low = -7,
+                       .range = 12345};
       size_t esz = kinds[k] == DT__R_INT ? 8 : (d ? 8 : 4);
       dt__rng_fill(&p, 12345, N, a);
       dt__rng_set_portable(true);
@@ -190,7 +207,8 @@ static void t_moments(void) {
   float *x = malloc(N * sizeof *x);
   double *y = malloc(N * sizeof *y);
   CU_ASSERT_FATAL(x && y);
-  dt__rparams p = {.kind = DT__R_NORMAL, .dtype = DT_FLOAT32, .seed = 1, .offset = 0};
+  dt__rparams p = {
+      .kind = DT__R_NORMAL, .dtype = DT_FLOAT32, .seed = 1, .offset = 0};
   dt__rng_fill(&p, 0, N, x);
   p.dtype = DT_FLOAT64;
   dt__rng_fill(&p, 0, N, y);
@@ -232,4 +250,6 @@ static const dt_test_case cases[] = {
     {"moments", t_moments},
     {NULL, NULL}};
 
-int main(int argc, char **argv) { return dt_test_main(argc, argv, "rng", cases); }
+int main(int argc, char **argv) {
+  return dt_test_main(argc, argv, "rng", cases);
+}

@@ -1,0 +1,40 @@
+# Install the build into a scratch prefix, then build and run the consumer
+# against it twice: with find_package(dtensor) and with pkg-config.
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+
+set(prefix ${WORK_DIR}/prefix)
+file(REMOVE_RECURSE ${WORK_DIR})
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+
+# CMake package
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/cmake
+    -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake)
+run(timeout 120 ${MPIEXEC} --oversubscribe -np 2 ${WORK_DIR}/cmake/consumer)
+if(NOT out MATCHES "consumer ok")
+  message(FATAL_ERROR "CMake consumer did not report success: ${out}")
+endif()
+
+# pkg-config
+file(GLOB pcdir ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
+run(${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pcdir} pkg-config --cflags --libs dtensor)
+string(STRIP "${out}" flags)
+separate_arguments(flags UNIX_COMMAND "${flags}")
+file(GLOB libdirs ${prefix}/lib*)
+run(cc -std=c11 ${SOURCE_DIR}/tests/consumer/main.c ${flags} -Wl,-rpath,${libdirs}
+    -o ${WORK_DIR}/consumer-pc)
+run(timeout 120 ${MPIEXEC} --oversubscribe -np 2 ${WORK_DIR}/consumer-pc)
+if(NOT out MATCHES "consumer ok")
+  message(FATAL_ERROR "pkg-config consumer did not report success: ${out}")
+endif()
+
+# The installed command runs.
+file(GLOB exe ${prefix}/bin/dtensor)
+run(${exe} --help)
+message(STATUS "consumer package test passed")
