@@ -96,8 +96,10 @@ static void t_replicated_and_equal(void) {
   CU_ASSERT(dt__layout_equal(S, S2));
   CU_ASSERT_EQUAL(dt__layout_hash(S), dt__layout_hash(S2));
   CU_ASSERT(!dt__layout_equal(R, S));
-  CU_ASSERT(dt__layout_ref(S) == S);
-  dt__layout_unref(&S);
+  dt_layout *S3 = dt__layout_ref(S);
+  CU_ASSERT(S3 == S);
+  dt__layout_unref(&S3);
+  CU_ASSERT_PTR_NULL(S3);
   dt__layout_unref(&S);
   dt__layout_unref(&S2);
   dt__layout_unref(&R);
