@@ -247,10 +247,10 @@ static dt_err make(dt_ctx *ctx, dt_err pre, int ndim, const int64_t *shape,
   dt_err err = pre;
   dt_layout *L = NULL;
   dt_tensor *t = NULL;
+  if (out)
+    *out = NULL;
   if (!err && !out)
     err = dt__error(DT_ERR_NULL, "out is NULL");
-  if (!err)
-    *out = NULL;
   if (!err)
     err = check_dtype(dtype);
   if (!err)
