@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,16 +377,27 @@ static inline int32_t f2i32(double x) {
   return (int32_t)x;
 }
 
-/* Loop body per (destination, source) pair; EXPR converts `v`. */
+/* Loop body per (destination, source) pair; EXPR converts `v`. Small
+ * conversions, and those called from inside a parallel region (factories
+ * convert in short chunks per thread), stay on one thread: entering a
+ * parallel region costs more than converting a few hundred elements. */
 // clang-format off
 #define DT_CONVERT_LOOP(DT, ST, EXPR)                                          \
   do {                                                                         \
     DT *restrict d_ = dst;                                                     \
     const ST *restrict s_ = src;                                               \
-    _Pragma("omp parallel for simd schedule(static) if (n > 65536)")           \
-    for (int64_t i = 0; i < n; i++) {                                          \
-      ST v = s_[i];                                                            \
-      d_[i] = (DT)(EXPR);                                                      \
+    if (n > 65536 && !omp_in_parallel()) {                                     \
+      _Pragma("omp parallel for simd schedule(static)")                        \
+      for (int64_t i = 0; i < n; i++) {                                        \
+        ST v = s_[i];                                                          \
+        d_[i] = (DT)(EXPR);                                                    \
+      }                                                                        \
+    } else {                                                                   \
+      _Pragma("omp simd")                                                      \
+      for (int64_t i = 0; i < n; i++) {                                        \
+        ST v = s_[i];                                                          \
+        d_[i] = (DT)(EXPR);                                                    \
+      }                                                                        \
     }                                                                          \
   } while (0)
 // clang-format on
