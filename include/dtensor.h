@@ -80,7 +80,8 @@ extern "C" {
   X(DT_ERR_IO, "I/O error")                                                    \
   X(DT_ERR_HDF5, "HDF5 call failed")                                           \
   X(DT_ERR_FORMAT, "invalid file format")                                      \
-  X(DT_ERR_CHECKSUM, "checksum mismatch")
+  X(DT_ERR_CHECKSUM, "checksum mismatch")                                      \
+  X(DT_ERR_CONTEXT, "tensors belong to incompatible contexts")
 
 typedef enum dt_err {
 #define DT_ERR_ENUM_(name, msg) name,
@@ -180,6 +181,14 @@ dt_err dt_manual_seed(dt_ctx *ctx, uint64_t seed);
 dt_err dt_rng_state(const dt_ctx *ctx, uint64_t *seed, uint64_t *offset);
 /** Restore a generator state read with dt_rng_state. Not collective. */
 dt_err dt_set_rng_state(dt_ctx *ctx, uint64_t seed, uint64_t offset);
+
+/**
+ * Budget in bytes for dt_deepcopy's streaming (default 64 MiB, at most
+ * 1 GiB, at least 4 KiB): no rank holds more than its shards plus this.
+ * Not collective; set it identically on every rank.
+ */
+dt_err dt_ctx_set_chunk_budget(dt_ctx *ctx, size_t bytes);
+size_t dt_ctx_chunk_budget(const dt_ctx *ctx);
 
 /** Default floating dtype for inference (DT_FLOAT32 or DT_FLOAT64), like
  *  torch.set_default_dtype. Not collective; set it identically everywhere. */
@@ -463,6 +472,116 @@ dt_err dt_randn_like(const dt_tensor *src, const dt_opts *opts,
 dt_err dt_new_tensor(const dt_tensor *src, int ndim, const int64_t *shape,
                      const void *data, dt_dtype data_dtype, const dt_opts *opts,
                      dt_tensor **out);
+
+/* ------------------------------------------------------------------------ */
+/* Copies and views (PyTorch's copy table, distributed)                      */
+/*                                                                          */
+/*  operation         memory              autograd         across ranks      */
+/*  dt_from_data      new, copied         new leaf         each rank copies  */
+/*                                                         its box (or root  */
+/*                                                         sends it)         */
+/*  dt_from_buffer    the user's buffer   no grad          buffer = shard    */
+/*  dt_local_data     shares              -                this rank's shard */
+/*  dt_clone          new, same layout    keeps the graph  local copy        */
+/*  dt_copy_          writes into dst     records no edge  one exchange of   */
+/*                                                         box intersections */
+/*  dt_deepcopy       new, independent    copies flags,    gather + scatter, */
+/*                                        .grad, no graph  streamed in chunks*/
+/*  views             share               per PyTorch      metadata only     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * New storage, same layout and dtype: each rank copies its own shard (a
+ * strided view comes out contiguous). No data moves between ranks; one
+ * small MPI_Allreduce agrees on success. The result requires grad when t
+ * does (it stays in t's graph). Collective.
+ */
+dt_err dt_clone(const dt_tensor *t, dt_tensor **out);
+
+/**
+ * Overwrite dst's elements with src's (Tensor.copy_): dst keeps its
+ * storage, layout, dtype and identity, so views of dst and a user buffer
+ * behind dt_from_buffer see the change. src may have any layout (split on
+ * another axis, a grid, replicated, irregular, a strided view), any dtype
+ * (converted as dt_from_data converts) and any shape that broadcasts to
+ * dst's (PyTorch's rules). Each rank sends every other rank exactly the
+ * elements that rank needs (one exchange of box intersections, derived
+ * datatypes when no conversion is needed); a replicated src is read
+ * locally with no communication. Messages above 1 GiB are split. When src
+ * and dst share memory, src is first copied, so the result is as if src
+ * were read entirely before dst is written. Collective over dst's context.
+ * Errors: DT_ERR_SHAPE (src does not broadcast to dst), DT_ERR_CONTEXT
+ * (contexts on different groups of ranks), DT_ERR_AUTOGRAD (dst is a leaf
+ * that requires grad and grad mode is on).
+ */
+dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src);
+
+/**
+ * Out-of-place copy into the layout (and dtype, when set) of `opts`
+ * (dt_empty_like + dt_copy_). Collective.
+ */
+dt_err dt_redistribute(const dt_tensor *t, const dt_opts *opts,
+                       dt_tensor **out);
+
+/** Pass as dt_deepcopy's destination on ranks outside the destination. */
+#define DT_CTX_ABSENT ((dt_ctx *)(uintptr_t)1)
+
+/**
+ * A fully independent copy (copy.deepcopy): new storage and its own layout
+ * object, requires_grad copied, no graph. Collective over t's context. The
+ * copy goes to a root (rank 0) and back out, streamed through chunks of the
+ * context's chunk budget, so no rank ever holds more than its source shard,
+ * its new shard and the budget, whatever the tensor's size.
+ * `dst` NULL: the copy lives on t's context, in the same layout. Otherwise
+ * the copy lives on `dst`, a context whose ranks are a subset of t's (for
+ * example half of the job): members pass it, the other ranks pass
+ * DT_CTX_ABSENT and get *out = NULL. The layout rule then follows
+ * dt_new_tensor (split on the same axis, replicated stays replicated).
+ * Errors: DT_ERR_CONTEXT when dst's ranks are not a subset of t's.
+ */
+dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out);
+
+/**
+ * A view with another shape and the same elements in C order (Tensor.view),
+ * sharing storage. One entry may be -1 (inferred). Possible when every
+ * rank's box is still a box of the new shape and its local strides allow it
+ * (PyTorch's rule); otherwise DT_ERR_LAYOUT (the split prevents it) or
+ * DT_ERR_SHAPE (the strides or the element count), with a message pointing
+ * to dt_reshape. A 0-d view of a distributed tensor needs dt_reshape too.
+ * Collective (the outcome is agreed: strides may differ between ranks).
+ */
+dt_err dt_view(const dt_tensor *t, int ndim, const int64_t *shape,
+               dt_tensor **out);
+
+/** dt_view when possible, otherwise a copy redistributed into the new shape
+ *  (split on axis 0, or replicated when t is). Collective. */
+dt_err dt_reshape(const dt_tensor *t, int ndim, const int64_t *shape,
+                  dt_tensor **out);
+
+/**
+ * The view t[..., start:stop:step, ...] on `axis`, sharing storage. Requires
+ * 0 <= start <= stop <= size and step >= 1 (DT_ERR_ARG otherwise: no
+ * negative or clamped indices). Slicing the split axis gives an irregular
+ * layout, possibly with empty shards. Not collective (metadata only): call
+ * it with the same arguments on every rank.
+ */
+dt_err dt_slice(const dt_tensor *t, int axis, int64_t start, int64_t stop,
+                int64_t step, dt_tensor **out);
+
+/** The view with two axes swapped (Tensor.transpose), sharing storage. Not
+ *  collective (metadata only). */
+dt_err dt_transpose(const dt_tensor *t, int axis0, int axis1, dt_tensor **out);
+
+/** A view that shares storage but is out of the graph (Tensor.detach):
+ *  requires_grad is false. Not collective. */
+dt_err dt_detach(const dt_tensor *t, dt_tensor **out);
+
+/**
+ * Whether a and b share memory on this rank (the same storage, or
+ * overlapping user buffers): the answer the copy table's "memory" column
+ * asks. Not collective; false when either is NULL.
+ */
+bool dt_shares_memory(const dt_tensor *a, const dt_tensor *b);
 
 /* ------------------------------------------------------------------------ */
 /* Gathering, printing, fingerprints                                         */

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- chunked transfers (MPI counts are int)
- * ------------------------------------- */
+/* ---- chunked transfers (MPI counts are int) ------------------------------ */
+
+size_t dt__msg_max = DT_MSG_LIMIT;
 
 dt_err dt__send_bytes(const void *buf, size_t n, int dest, int tag,
                       MPI_Comm comm) {
@@ -45,8 +46,7 @@ dt_err dt__bcast_bytes(void *buf, size_t n, int root, MPI_Comm comm) {
   return DT_OK;
 }
 
-/* ---- packing
- * ------------------------------------------------------------------- */
+/* ---- packing ------------------------------------------------------------- */
 
 /*
  * Visit the rows (all axes but the last) of an ndim box in C order; for each,
@@ -119,8 +119,7 @@ void dt__box_to_global(void *global, const void *src, int ndim,
   box_copy(global, (void *)src, ndim, gshape, start, shape, elsize, true);
 }
 
-/* ---- gather
- * ------------------------------------------------------------------------ */
+/* ---- gather -------------------------------------------------------------- */
 
 static int64_t box_numel(int ndim, const int64_t *shape) {
   int64_t n = 1;
@@ -223,8 +222,7 @@ dt_err dt_gather(const dt_tensor *t, int root, void *buf) {
   DT_RETURN(err);
 }
 
-/* ---- gather a selection (for printing)
- * ------------------------------------------------ */
+/* ---- gather a selection (for printing) ----------------------------------- */
 
 /* Positions [lo, hi) of idx[] that fall inside [start, start + len). */
 static void sel_range(const int64_t *idx, int64_t cnt, int64_t start,
@@ -352,4 +350,503 @@ dt_err dt__gather_select(const dt_tensor *t, int64_t *const *idx,
   free(packed);
   free(all);
   return err;
+}
+
+/* ---- clone --------------------------------------------------------------- */
+
+static void contiguous_strides(int nd, const int64_t *shape, int64_t *st) {
+  int64_t s = 1;
+  for (int d = nd - 1; d >= 0; d--) {
+    st[d] = s;
+    s *= shape[d];
+  }
+}
+
+dt_err dt_clone(const dt_tensor *t, dt_tensor **out) {
+  if (!t)
+    DT_RETURN(dt__error(DT_ERR_NULL, "t is NULL"));
+  dt_tensor *c = NULL;
+  dt_err err = out ? DT_OK : dt__error(DT_ERR_NULL, "out is NULL");
+  if (!err) {
+    *out = NULL;
+    err = dt__tensor_alloc(t->ctx, t->dtype, t->layout, &c);
+  }
+  if (!err && t->lnumel > 0) {
+    if (dt_is_contiguous(t)) {
+      dt__memcpy_par(dt__local_ptr(c), dt__local_ptr(t),
+                     (size_t)t->lnumel * dt_dtype_size(t->dtype));
+    } else {
+      dt__copy_strided(t->ndim, t->lshape, dt__local_ptr(c), c->dtype,
+                       c->lstride, dt__local_ptr(t), t->dtype, t->lstride);
+    }
+  }
+  err = dt__agree(t->ctx->comm, err, 0);
+  if (err) {
+    dt__tensor_free(c);
+    DT_RETURN(err);
+  }
+  c->requires_grad = t->requires_grad;
+  *out = c;
+  return DT_OK;
+}
+
+/* ---- copy_: one exchange of box intersections ---------------------------- */
+
+typedef struct box {
+  int64_t start[DT_MAX_DIMS], ext[DT_MAX_DIMS];
+} box;
+
+static int64_t box_vol(int nd, const box *b) {
+  int64_t v = 1;
+  for (int d = 0; d < nd; d++)
+    v *= b->ext[d] > 0 ? b->ext[d] : 0;
+  return v;
+}
+
+static bool box_intersect(int nd, const box *a, const box *b, box *out) {
+  for (int d = 0; d < nd; d++) {
+    int64_t lo = a->start[d] > b->start[d] ? a->start[d] : b->start[d];
+    int64_t ha = a->start[d] + a->ext[d], hb = b->start[d] + b->ext[d];
+    int64_t hi = ha < hb ? ha : hb;
+    if (hi <= lo)
+      return false;
+    out->start[d] = lo;
+    out->ext[d] = hi - lo;
+  }
+  return true;
+}
+
+/* How src's axes sit under dst's (PyTorch broadcasting). */
+typedef struct plan {
+  const dt_tensor *dst, *src;
+  int nd, ns, off;
+  bool bcast[DT_MAX_DIMS]; /* src axis j is broadcast */
+  bool fast;               /* same dtype, no broadcast: derived datatypes */
+} plan;
+
+static dt_err check_broadcast(const dt_tensor *dst, const dt_tensor *src,
+                              plan *p) {
+  char a[160], b[160];
+  DT_CHECK(src->ndim <= dst->ndim, DT_ERR_SHAPE,
+           "source shape %s has more dimensions than destination shape %s",
+           dt__shape_str(a, sizeof a, src->ndim, src->shape),
+           dt__shape_str(b, sizeof b, dst->ndim, dst->shape));
+  p->dst = dst;
+  p->src = src;
+  p->nd = dst->ndim;
+  p->ns = src->ndim;
+  p->off = dst->ndim - src->ndim;
+  bool any = p->off > 0;
+  for (int j = 0; j < p->ns; j++) {
+    int64_t s = src->shape[j], d = dst->shape[p->off + j];
+    DT_CHECK(s == d || s == 1, DT_ERR_SHAPE,
+             "source shape %s cannot be broadcast to destination shape %s",
+             dt__shape_str(a, sizeof a, src->ndim, src->shape),
+             dt__shape_str(b, sizeof b, dst->ndim, dst->shape));
+    p->bcast[j] = s != d;
+    any = any || p->bcast[j];
+  }
+  p->fast = !any && src->dtype == dst->dtype;
+  return DT_OK;
+}
+
+/* The source box a destination box needs. */
+static void project(const plan *p, const box *d, box *s) {
+  for (int j = 0; j < p->ns; j++) {
+    if (p->bcast[j]) {
+      s->start[j] = 0;
+      s->ext[j] = 1;
+    } else {
+      s->start[j] = d->start[p->off + j];
+      s->ext[j] = d->ext[p->off + j];
+    }
+  }
+}
+
+static void layout_box(const dt_layout *l, int r, box *b) {
+  dt__layout_box(l, r, b->start, b->ext);
+}
+
+/*
+ * Write the elements of source region I (src coordinates), held at `base`
+ * with element strides `sst` (position of I's origin at base), into this
+ * rank's destination shard: every destination element whose source is in I.
+ */
+static void unpack_region(const plan *p, const box *I, const char *base,
+                          dt_dtype sdt, const int64_t *sst) {
+  const dt_tensor *dst = p->dst;
+  box D;
+  int64_t dstr[DT_MAX_DIMS];
+  int64_t doff = 0;
+  for (int dd = 0; dd < p->nd; dd++) {
+    int j = dd - p->off;
+    if (j < 0 || p->bcast[j]) {
+      D.start[dd] = dst->lstart[dd];
+      D.ext[dd] = dst->lshape[dd];
+      dstr[dd] = 0;
+    } else {
+      D.start[dd] = I->start[j];
+      D.ext[dd] = I->ext[j];
+      dstr[dd] = sst[j];
+    }
+    doff += (D.start[dd] - dst->lstart[dd]) * dst->lstride[dd];
+  }
+  dt__copy_strided(p->nd, D.ext,
+                   dt__local_ptr(dst) +
+                       doff * (int64_t)dt_dtype_size(dst->dtype),
+                   dst->dtype, dst->lstride, base, sdt, dstr);
+}
+
+/* Element offset of region I's origin inside this rank's shard of t. */
+static int64_t region_offset(const dt_tensor *t, const box *I) {
+  int64_t off = 0;
+  for (int d = 0; d < t->ndim; d++)
+    off += (I->start[d] - t->lstart[d]) * t->lstride[d];
+  return off;
+}
+
+/* A derived datatype for a box of `ext` with element strides `st`. */
+static dt_err box_type(int nd, const int64_t *ext, const int64_t *st,
+                       size_t esz, MPI_Datatype *type) {
+  MPI_Datatype cur;
+  DT_CALL_MPI(MPI_Type_contiguous((int)esz, MPI_BYTE, &cur));
+  int64_t dense = 1; /* elements `cur` covers contiguously, or 0 */
+  for (int d = nd - 1; d >= 0; d--) {
+    if (ext[d] == 1)
+      continue;
+    MPI_Datatype next;
+    int rc;
+    if (dense && st[d] == dense)
+      rc = MPI_Type_contiguous((int)ext[d], cur, &next);
+    else
+      rc = MPI_Type_create_hvector(
+          (int)ext[d], 1, (MPI_Aint)(st[d] * (int64_t)esz), cur, &next);
+    MPI_Type_free(&cur);
+    if (rc != MPI_SUCCESS)
+      return dt__mpi_error(rc, "building a box datatype");
+    dense = dense && st[d] == dense ? dense * ext[d] : 0;
+    cur = next;
+  }
+  DT_CALL_MPI(MPI_Type_commit(&cur));
+  *type = cur;
+  return DT_OK;
+}
+
+/* Growable list of requests and the datatypes/buffers they use. */
+typedef struct xfer {
+  MPI_Request *req;
+  MPI_Datatype *types;
+  int n, ntypes, cap, tcap;
+  char **bufs;
+  int nbufs, bcap;
+} xfer;
+
+static dt_err xfer_grow(xfer *x) {
+  if (x->n == x->cap) {
+    int cap = x->cap ? 2 * x->cap : 16;
+    MPI_Request *r = realloc(x->req, sizeof *r * (size_t)cap);
+    DT_CHECK(r, DT_ERR_NOMEM, "cannot allocate requests");
+    x->req = r;
+    x->cap = cap;
+  }
+  return DT_OK;
+}
+
+static dt_err xfer_keep_type(xfer *x, MPI_Datatype t) {
+  if (x->ntypes == x->tcap) {
+    int cap = x->tcap ? 2 * x->tcap : 16;
+    MPI_Datatype *p = realloc(x->types, sizeof *p * (size_t)cap);
+    if (!p) {
+      MPI_Type_free(&t);
+      return dt__error(DT_ERR_NOMEM, "cannot allocate datatypes");
+    }
+    x->types = p;
+    x->tcap = cap;
+  }
+  x->types[x->ntypes++] = t;
+  return DT_OK;
+}
+
+static char *xfer_buf(xfer *x, size_t n) {
+  if (x->nbufs == x->bcap) {
+    int cap = x->bcap ? 2 * x->bcap : 16;
+    char **p = realloc(x->bufs, sizeof *p * (size_t)cap);
+    if (!p)
+      return NULL;
+    x->bufs = p;
+    x->bcap = cap;
+  }
+  char *b = malloc(n ? n : 1);
+  if (b)
+    x->bufs[x->nbufs++] = b;
+  return b;
+}
+
+static dt_err xfer_wait(xfer *x) {
+  if (x->n) {
+    int rc = MPI_Waitall(x->n, x->req, MPI_STATUSES_IGNORE);
+    x->n = 0;
+    if (rc != MPI_SUCCESS)
+      return dt__mpi_error(rc, "MPI_Waitall (copy_)");
+  }
+  return DT_OK;
+}
+
+static void xfer_free(xfer *x) {
+  for (int k = 0; k < x->ntypes; k++)
+    MPI_Type_free(&x->types[k]);
+  for (int k = 0; k < x->nbufs; k++)
+    free(x->bufs[k]);
+  free(x->req);
+  free(x->types);
+  free(x->bufs);
+  memset(x, 0, sizeof *x);
+}
+
+/*
+ * Post one region between this rank and `peer`: in pieces of at most
+ * DT_MSG_MAX bytes, cut along the outermost axis whose single index fits.
+ * Both sides cut the same global region the same way, so pieces match.
+ */
+static dt_err post_region(xfer *x, bool send, int peer, int nd, const box *I,
+                          char *base, const int64_t *st, size_t esz,
+                          MPI_Comm comm) {
+  int c = 0;
+  int64_t inner = (int64_t)esz;
+  for (int d = nd - 1; d >= 0; d--)
+    inner *= I->ext[d];
+  /* bytes of one index along axis c */
+  int64_t row = inner;
+  for (c = 0; c < nd; c++) {
+    row /= I->ext[c];
+    if (row <= (int64_t)DT_MSG_MAX)
+      break;
+  }
+  if (c == nd && nd > 0) /* cannot happen while DT_MSG_MAX >= 8 */
+    c = nd - 1;
+  int64_t per = nd == 0 ? 1 : (int64_t)DT_MSG_MAX / (row ? row : 1);
+  if (per < 1)
+    per = 1;
+  /* outer index space: axes before c */
+  int64_t outer = 1;
+  for (int d = 0; d < c; d++)
+    outer *= I->ext[d];
+  for (int64_t o = 0; o < outer; o++) {
+    box piece = *I;
+    int64_t q = o;
+    for (int d = c - 1; d >= 0; d--) {
+      piece.start[d] = I->start[d] + q % I->ext[d];
+      piece.ext[d] = 1;
+      q /= I->ext[d];
+    }
+    int64_t n_c = nd ? I->ext[c] : 1;
+    for (int64_t k = 0; k < n_c; k += per) {
+      if (nd) {
+        piece.start[c] = I->start[c] + k;
+        piece.ext[c] = n_c - k < per ? n_c - k : per;
+      }
+      int64_t off = 0;
+      for (int d = 0; d < nd; d++)
+        off += (piece.start[d] - I->start[d]) * st[d];
+      MPI_Datatype t = MPI_DATATYPE_NULL;
+      DT_CALL(box_type(nd, piece.ext, st, esz, &t));
+      DT_CALL(xfer_keep_type(x, t));
+      DT_CALL(xfer_grow(x));
+      char *p = base + off * (int64_t)esz;
+      int rc = send ? MPI_Isend(p, 1, t, peer, 31, comm, &x->req[x->n])
+                    : MPI_Irecv(p, 1, t, peer, 31, comm, &x->req[x->n]);
+      if (rc != MPI_SUCCESS)
+        return dt__mpi_error(rc,
+                             send ? "MPI_Isend (copy_)" : "MPI_Irecv (copy_)");
+      x->n++;
+    }
+  }
+  return DT_OK;
+}
+
+/* Received packed regions waiting to be unpacked. */
+typedef struct pending {
+  box I;
+  char *buf;
+} pending;
+
+static dt_err exchange(const plan *p) {
+  const dt_tensor *dst = p->dst, *src = p->src;
+  dt_ctx *ctx = dst->ctx;
+  int P = ctx->size, me = ctx->rank;
+  size_t ssz = dt_dtype_size(src->dtype);
+  box mine_dst, mine_src;
+  for (int d = 0; d < p->nd; d++) {
+    mine_dst.start[d] = dst->lstart[d];
+    mine_dst.ext[d] = dst->lshape[d];
+  }
+  for (int j = 0; j < p->ns; j++) {
+    mine_src.start[j] = src->lstart[j];
+    mine_src.ext[j] = src->lshape[j];
+  }
+  box need;
+  project(p, &mine_dst, &need);
+  bool have_dst = box_vol(p->nd, &mine_dst) > 0;
+
+  /* A replicated source is read where it is. */
+  if (src->layout->kind == DT__L_REPLICATED) {
+    if (have_dst)
+      unpack_region(p, &need,
+                    dt__local_ptr(src) +
+                        region_offset(src, &need) * (int64_t)ssz,
+                    src->dtype, src->lstride);
+    return DT_OK;
+  }
+
+  xfer x = {0};
+  pending *pend = calloc((size_t)P, sizeof *pend);
+  dt_err err = pend ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
+  int64_t cst[DT_MAX_DIMS];
+  /* Receives first, so sends find them posted. */
+  for (int q = 1; !err && q < P && have_dst; q++) {
+    int peer = (me - q + P) % P;
+    box theirs, I;
+    layout_box(src->layout, peer, &theirs);
+    if (!box_intersect(p->ns, &need, &theirs, &I) && p->ns > 0)
+      continue;
+    if (p->ns == 0)
+      continue; /* a 0-d source that is not replicated has one owner */
+    if (p->fast) {
+      err = post_region(&x, false, peer, p->nd, &I,
+                        dt__local_ptr(dst) +
+                            region_offset(dst, &I) * (int64_t)ssz,
+                        dst->lstride, ssz, ctx->comm);
+    } else {
+      size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
+      char *buf = xfer_buf(&x, nb);
+      if (!buf) {
+        err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
+        break;
+      }
+      pend[peer].I = I;
+      pend[peer].buf = buf;
+      contiguous_strides(p->ns, I.ext, cst);
+      err = post_region(&x, false, peer, p->ns, &I, buf, cst, ssz, ctx->comm);
+    }
+  }
+  /* Sends: the part of my source box each peer needs. */
+  for (int q = 1; !err && q < P && src->lnumel > 0; q++) {
+    int peer = (me + q) % P;
+    box theirs_dst, theirs_need, I;
+    layout_box(dst->layout, peer, &theirs_dst);
+    if (box_vol(p->nd, &theirs_dst) == 0 || p->ns == 0)
+      continue;
+    project(p, &theirs_dst, &theirs_need);
+    if (!box_intersect(p->ns, &theirs_need, &mine_src, &I))
+      continue;
+    char *at = dt__local_ptr(src) + region_offset(src, &I) * (int64_t)ssz;
+    if (p->fast) {
+      err = post_region(&x, true, peer, p->ns, &I, at, src->lstride, ssz,
+                        ctx->comm);
+    } else {
+      size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
+      char *buf = xfer_buf(&x, nb);
+      if (!buf) {
+        err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
+        break;
+      }
+      contiguous_strides(p->ns, I.ext, cst);
+      dt__copy_strided(p->ns, I.ext, buf, src->dtype, cst, at, src->dtype,
+                       src->lstride);
+      err = post_region(&x, true, peer, p->ns, &I, buf, cst, ssz, ctx->comm);
+    }
+  }
+  /* My own part, while the messages fly. */
+  if (!err && have_dst) {
+    box I;
+    if (p->ns == 0 ? src->lnumel > 0
+                   : box_intersect(p->ns, &need, &mine_src, &I)) {
+      if (p->ns == 0)
+        I = need;
+      unpack_region(p, &I,
+                    dt__local_ptr(src) + region_offset(src, &I) * (int64_t)ssz,
+                    src->dtype, src->lstride);
+    }
+  }
+  /* Even after a local failure, complete what was posted so no peer and no
+   * request is left hanging; the caller agrees on the outcome. */
+  dt_err e = xfer_wait(&x);
+  err = err ? err : e;
+  for (int r = 0; !err && r < P; r++)
+    if (pend[r].buf) {
+      contiguous_strides(p->ns, pend[r].I.ext, cst);
+      unpack_region(p, &pend[r].I, pend[r].buf, src->dtype, cst);
+    }
+  xfer_free(&x);
+  free(pend);
+  return err;
+}
+
+dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src) {
+  if (!dst)
+    DT_RETURN(dt__error(DT_ERR_NULL, "dst is NULL"));
+  dt_ctx *ctx = dst->ctx;
+  plan p;
+  dt_err err = src ? DT_OK : dt__error(DT_ERR_NULL, "src is NULL");
+  if (!err && src->ctx != ctx) {
+    int cmp = MPI_UNEQUAL;
+    MPI_Comm_compare(src->ctx->comm, ctx->comm, &cmp);
+    if (cmp != MPI_IDENT && cmp != MPI_CONGRUENT)
+      err = dt__error(DT_ERR_CONTEXT,
+                      "src and dst live on contexts over different ranks");
+  }
+  if (!err)
+    err = check_broadcast(dst, src, &p);
+  if (!err && dst->requires_grad && ctx->grad_enabled)
+    err = dt__error(DT_ERR_AUTOGRAD,
+                    "a leaf tensor that requires grad is being used in an "
+                    "in-place operation (turn grad mode off with "
+                    "dt_set_grad_enabled, or copy into a detached view)");
+  int64_t overlap = !err && dt_shares_memory(dst, src);
+  uint64_t h = 0;
+  if (!err) {
+    h = dt__hash_mix(dt__layout_hash(dst->layout),
+                     dt__layout_hash(src->layout));
+    h = dt__hash_mix(h, (uint64_t)dst->dtype * 16 + (uint64_t)src->dtype);
+  }
+  err = dt__agree_max(ctx->comm, err, h, &overlap);
+  if (err)
+    DT_RETURN(err);
+  /* Overlapping memory: read all of src before writing any of dst. */
+  dt_tensor *tmp = NULL;
+  if (overlap) {
+    err = dt_clone(src, &tmp);
+    if (err)
+      DT_RETURN(err);
+    p.src = tmp;
+  }
+  err = exchange(&p);
+  err = dt__agree(ctx->comm, err, 0);
+  dt_tensor_destroy(&tmp);
+  if (!err)
+    dt__bump_version(dst);
+  DT_RETURN(err);
+}
+
+dt_err dt_redistribute(const dt_tensor *t, const dt_opts *opts,
+                       dt_tensor **out) {
+  if (!t)
+    DT_RETURN(dt__error(DT_ERR_NULL, "t is NULL"));
+  dt_opts o = opts ? *opts : (dt_opts){0};
+  if (o.dtype == DT_DTYPE_DEFAULT)
+    o.dtype = t->dtype;
+  o.requires_grad = false;
+  dt_tensor *r = NULL;
+  dt_err err = dt_empty(t->ctx, t->ndim, t->shape, &o, &r);
+  if (!err)
+    err = dt_copy_(r, t);
+  if (err) {
+    dt_tensor_destroy(&r);
+    if (out)
+      *out = NULL;
+    DT_RETURN(err);
+  }
+  r->requires_grad = t->requires_grad && dt_dtype_is_float(r->dtype);
+  *out = r;
+  return DT_OK;
 }

@@ -98,6 +98,20 @@ dt_err dt_set_rng_state(dt_ctx *ctx, uint64_t seed, uint64_t offset) {
   return DT_OK;
 }
 
+dt_err dt_ctx_set_chunk_budget(dt_ctx *ctx, size_t bytes) {
+  if (!ctx)
+    DT_RETURN(dt__error(DT_ERR_NULL, "ctx is NULL"));
+  if (bytes < 4096 || bytes > DT_MSG_LIMIT)
+    DT_RETURN(dt__error(DT_ERR_ARG,
+                        "chunk budget %zu is outside 4 KiB .. 1 GiB", bytes));
+  ctx->chunk_budget = bytes;
+  return DT_OK;
+}
+
+size_t dt_ctx_chunk_budget(const dt_ctx *ctx) {
+  return ctx ? ctx->chunk_budget : 0;
+}
+
 dt_err dt_ctx_set_default_dtype(dt_ctx *ctx, dt_dtype dtype) {
   if (!ctx)
     DT_RETURN(dt__error(DT_ERR_NULL, "ctx is NULL"));

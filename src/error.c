@@ -87,14 +87,21 @@ uint64_t dt__hash_bytes(uint64_t h, const void *p, size_t n) {
  * complement (max of ~h is ~min of h, so max != min means they differ).
  */
 dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash) {
+  return dt__agree_max(comm, local, arghash, NULL);
+}
+
+dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
+                     int64_t *value) {
   int rank;
   if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS)
     return dt__error(DT_ERR_MPI, "MPI_Comm_rank failed");
-  uint64_t in[3], out[3];
+  uint64_t in[4], out[4];
   in[0] = local ? ((uint64_t)local << 32) | (uint64_t)(0x7fffffff - rank) : 0;
   in[1] = arghash;
   in[2] = ~arghash;
-  int rc = MPI_Allreduce(in, out, 3, MPI_UINT64_T, MPI_MAX, comm);
+  /* signed maximum as an unsigned one: flip the sign bit */
+  in[3] = value ? (uint64_t)*value ^ (UINT64_C(1) << 63) : 0;
+  int rc = MPI_Allreduce(in, out, value ? 4 : 3, MPI_UINT64_T, MPI_MAX, comm);
   if (rc != MPI_SUCCESS)
     return dt__mpi_error(rc, "MPI_Allreduce (error agreement)");
   if (out[0] != 0) {
@@ -119,6 +126,8 @@ dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash) {
     dt_msg_prefixed = strncmp(msg, "dt_", 3) == 0;
     return code;
   }
+  if (value)
+    *value = (int64_t)(out[3] ^ (UINT64_C(1) << 63));
   if (out[1] != ~out[2])
     return dt__error(DT_ERR_MISMATCH,
                      "replicated arguments (shape, dtype, layout, scalars or "

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- filling a fresh contiguous shard
- * --------------------------------------------- */
+/* ---- filling a fresh contiguous shard ------------------------------------ */
 
 /* Writes n elements whose global indices are first, first + 1, ... */
 typedef void (*index_fn)(const void *arg, uint64_t first, int64_t n, void *out);
@@ -90,8 +89,7 @@ static void fill_pattern(dt_tensor *t, const void *elem) {
   }
 }
 
-/* ---- per-factory index functions
- * ------------------------------------------------------ */
+/* ---- per-factory index functions ----------------------------------------- */
 
 typedef struct rand_arg {
   dt__rparams p;
@@ -206,8 +204,7 @@ static void eye_fn(const void *arg, uint64_t first, int64_t n, void *out) {
       memcpy((char *)out + (g - first) * esz, one, esz);
 }
 
-/* ---- the common creation path
- * ----------------------------------------------------------- */
+/* ---- the common creation path -------------------------------------------- */
 
 typedef enum fill_kind { FILL_NONE, FILL_SCALAR, FILL_INDEX } fill_kind;
 
@@ -699,8 +696,7 @@ dt_err dt_parse(dt_ctx *ctx, const char *literal, const dt_opts *opts,
   DT_RETURN(err);
 }
 
-/* ---- from a user buffer
- * ----------------------------------------------------------------------- */
+/* ---- from a user buffer -------------------------------------------------- */
 
 /* True when two boxes share an element. */
 static bool boxes_overlap(int ndim, const int64_t *a, const int64_t *b) {
@@ -848,8 +844,7 @@ dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
   return DT_OK;
 }
 
-/* ---- *_like and new_tensor
- * ------------------------------------------------------------------ */
+/* ---- *_like and new_tensor ----------------------------------------------- */
 
 /* Layout for a *_like result: the source's, unless opts picks one. */
 static bool opts_layout(const dt_opts *opts) {

@@ -45,6 +45,9 @@ dt_err dt__mpi_error(int mpierr, const char *what);
  * differ.
  */
 dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash);
+/* The same, also replacing *value by its maximum over the ranks. */
+dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
+                     int64_t *value);
 
 /* Return a user error from the current function. */
 #define DT_CHECK(cond, code, ...)                                              \
@@ -168,6 +171,10 @@ typedef struct dt_layout {
   /* DT__L_GRID */
   int grid[DT_MAX_DIMS];
   int64_t *bounds[DT_MAX_DIMS]; /* grid[d] + 1 cut points */
+  /* Axis significance when ranks are numbered: rank = sum over k of
+   * coord[order[k]] * (product of grid[order[j]] for j > k). Identity
+   * (row-major) unless the layout came from a transpose. */
+  int order[DT_MAX_DIMS];
   /* DT__L_BOXES: nranks * 2 * ndim: start[ndim] then shape[ndim] per rank */
   int64_t *boxes;
 } dt_layout;
@@ -190,6 +197,21 @@ void dt__layout_box(const dt_layout *l, int rank, int64_t *start,
 dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis, int *grid);
 /* Hash of the layout's description (for argument agreement). */
 uint64_t dt__layout_hash(const dt_layout *l);
+/* A copy with its own storage (deepcopy's "own layout object"). */
+dt_err dt__layout_clone(const dt_layout *l, dt_layout **out);
+/* Swap two axes (views). */
+dt_err dt__layout_transpose(const dt_layout *l, int a, int b, dt_layout **out);
+/* Keep indices start, start + step, ... (n of them) of one axis. */
+dt_err dt__layout_slice(const dt_layout *l, int axis, int64_t start,
+                        int64_t step, int64_t n, dt_layout **out);
+/* From one box per rank (nranks * 2 * ndim, start then shape): a compact
+ * grid when the boxes are one, else an explicit box list. Not validated. */
+dt_err dt__layout_from_boxes(int nranks, int ndim, const int64_t *shape,
+                             const int64_t *boxes, dt_layout **out);
+/* The same rule on another shape or rank count: split on the same axis when
+ * it exists, replicated stays replicated, anything else the default split. */
+dt_err dt__layout_like(const dt_layout *l, int nranks, int ndim,
+                       const int64_t *shape, dt_layout **out);
 /* True when both layouts give every rank the same box. */
 bool dt__layout_equal(const dt_layout *a, const dt_layout *b);
 /* Balanced cut: start of block k of n items over p parts (torch.chunk-like
@@ -235,6 +257,15 @@ dt_err dt__tensor_alloc(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout,
 /* A tensor whose local shard is the user's dense buffer (never freed). */
 dt_err dt__tensor_wrap(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout,
                        void *buf, dt_tensor **out);
+/* A view: shares base's storage (a reference is taken), box from `layout`
+ * for this rank, offset copied from base; the caller sets lstride/loffset. */
+dt_err dt__tensor_share(const dt_tensor *base, dt_layout *layout,
+                        dt_tensor **out);
+/* Bump the version of t's storage (in-place writes). */
+static inline void dt__bump_version(dt_tensor *t) {
+  if (t->storage)
+    atomic_fetch_add(&t->storage->version, 1);
+}
 /* Free a tensor without touching its context's counters' invariants. */
 void dt__tensor_free(dt_tensor *t);
 /* Pointer to the local element at local multi-index 0. */
@@ -260,6 +291,18 @@ void dt__store_scalar(void *dst, dt_dtype dt, dt_scalar v);
 /* Element as double / int64 (for formatting). */
 double dt__load_f64(const void *src, dt_dtype dt, int64_t i);
 int64_t dt__load_i64(const void *src, dt_dtype dt, int64_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Kernels (ops.c)                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* memcpy split between OpenMP threads when large (serial inside a region). */
+void dt__memcpy_par(void *dst, const void *src, size_t n);
+/* dst[i] = (ddt) src[i] over an nd-box of `shape`, strides in elements
+ * (a zero source stride broadcasts). Threads across rows when large. */
+void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
+                      const int64_t *dstride, const void *src, dt_dtype sdt,
+                      const int64_t *sstride);
 
 /* ------------------------------------------------------------------------ */
 /* Box iteration                                                             */
@@ -310,8 +353,11 @@ void dt__philox4x32_10(const uint32_t ctr[4], const uint32_t key[2],
 /* Communication helpers (copy.c)                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Largest message in bytes; bigger transfers are chunked. */
-#define DT_MSG_MAX ((size_t)1 << 30)
+/* Largest message in bytes (1 GiB); bigger transfers are split. A variable
+ * so tests can make it tiny and exercise the splitting. */
+extern size_t dt__msg_max;
+#define DT_MSG_MAX dt__msg_max
+#define DT_MSG_LIMIT ((size_t)1 << 30)
 
 dt_err dt__send_bytes(const void *buf, size_t n, int dest, int tag,
                       MPI_Comm comm);

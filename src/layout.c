@@ -24,6 +24,7 @@ static dt_layout *layout_new(dt__lkind kind, int nranks, int ndim,
   for (int d = 0; d < ndim; d++) {
     l->shape[d] = shape[d];
     l->grid[d] = 1;
+    l->order[d] = d;
   }
   return l;
 }
@@ -191,7 +192,8 @@ void dt__layout_box(const dt_layout *l, int rank, int64_t *start,
   }
   case DT__L_GRID: {
     int r = rank;
-    for (int d = l->ndim - 1; d >= 0; d--) {
+    for (int k = l->ndim - 1; k >= 0; k--) {
+      int d = l->order[k];
       int c = r % l->grid[d];
       r /= l->grid[d];
       start[d] = l->bounds[d][c];
@@ -228,6 +230,11 @@ dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis, int *grid) {
       axis = d;
     }
   }
+  bool row_major = true;
+  for (int d = 0; d < l->ndim; d++)
+    row_major = row_major && l->order[d] == d;
+  if (ncut > 1 && !row_major)
+    return DT_IRREGULAR; /* a transposed grid: ranks are not row-major */
   if (!balanced)
     return DT_CUTS;
   if (ncut > 1)
@@ -243,9 +250,11 @@ uint64_t dt__layout_hash(const dt_layout *l) {
   uint64_t h = dt__hash_mix((uint64_t)l->kind, (uint64_t)l->ndim);
   h = dt__hash_bytes(h, l->shape, sizeof(int64_t) * (size_t)l->ndim);
   if (l->kind == DT__L_GRID)
-    for (int d = 0; d < l->ndim; d++)
+    for (int d = 0; d < l->ndim; d++) {
+      h = dt__hash_mix(h, (uint64_t)l->order[d]);
       h = dt__hash_bytes(h, l->bounds[d],
                          sizeof(int64_t) * ((size_t)l->grid[d] + 1));
+    }
   if (l->kind == DT__L_BOXES)
     h = dt__hash_bytes(
         h, l->boxes, sizeof(int64_t) * 2 * (size_t)l->ndim * (size_t)l->nranks);
@@ -271,6 +280,167 @@ bool dt__layout_equal(const dt_layout *a, const dt_layout *b) {
         return false;
   }
   return true;
+}
+
+/* ---- derived layouts (views, deepcopy) ----------------------------------- */
+
+dt_err dt__layout_clone(const dt_layout *l, dt_layout **out) {
+  switch (l->kind) {
+  case DT__L_REPLICATED:
+    return dt__layout_replicated(l->nranks, l->ndim, l->shape, out);
+  case DT__L_BOXES:
+    return dt__layout_boxes(l->nranks, l->ndim, l->shape, l->boxes, out);
+  case DT__L_GRID:
+    break;
+  }
+  DT_CALL(layout_grid(l->nranks, l->ndim, l->shape, l->grid,
+                      (const int64_t *const *)l->bounds, out));
+  for (int d = 0; d < l->ndim; d++)
+    (*out)->order[d] = l->order[d];
+  (*out)->split_hint = l->split_hint;
+  return DT_OK;
+}
+
+dt_err dt__layout_transpose(const dt_layout *l, int a, int b, dt_layout **out) {
+  int64_t shape[DT_MAX_DIMS];
+  for (int d = 0; d < l->ndim; d++)
+    shape[d] = l->shape[d];
+  shape[a] = l->shape[b];
+  shape[b] = l->shape[a];
+  if (l->kind == DT__L_REPLICATED)
+    return dt__layout_replicated(l->nranks, l->ndim, shape, out);
+  if (l->kind == DT__L_BOXES) {
+    DT_CALL(dt__layout_boxes(l->nranks, l->ndim, shape, l->boxes, out));
+    int nd = l->ndim;
+    for (int r = 0; r < l->nranks; r++) {
+      int64_t *bx = (*out)->boxes + (size_t)r * 2 * (size_t)nd;
+      int64_t t0 = bx[a], t1 = bx[nd + a];
+      bx[a] = bx[b];
+      bx[nd + a] = bx[nd + b];
+      bx[b] = t0;
+      bx[nd + b] = t1;
+    }
+    return DT_OK;
+  }
+  int grid[DT_MAX_DIMS];
+  const int64_t *bounds[DT_MAX_DIMS];
+  for (int d = 0; d < l->ndim; d++) {
+    int src = d == a ? b : d == b ? a : d;
+    grid[d] = l->grid[src];
+    bounds[d] = l->bounds[src];
+  }
+  DT_CALL(layout_grid(l->nranks, l->ndim, shape, grid, bounds, out));
+  /* The rank numbering follows the axes it was made from. */
+  for (int k = 0; k < l->ndim; k++) {
+    int d = l->order[k];
+    (*out)->order[k] = d == a ? b : d == b ? a : d;
+  }
+  (*out)->split_hint = l->split_hint == a   ? b
+                       : l->split_hint == b ? a
+                                            : l->split_hint;
+  return DT_OK;
+}
+
+/* Number of kept indices (start + k * step) below position x. */
+static int64_t kept_below(int64_t x, int64_t start, int64_t step, int64_t n) {
+  if (x <= start)
+    return 0;
+  int64_t k = (x - start + step - 1) / step;
+  return k < n ? k : n;
+}
+
+dt_err dt__layout_slice(const dt_layout *l, int axis, int64_t start,
+                        int64_t step, int64_t n, dt_layout **out) {
+  int64_t shape[DT_MAX_DIMS];
+  for (int d = 0; d < l->ndim; d++)
+    shape[d] = l->shape[d];
+  shape[axis] = n;
+  if (l->kind == DT__L_REPLICATED)
+    return dt__layout_replicated(l->nranks, l->ndim, shape, out);
+  if (l->kind == DT__L_BOXES) {
+    DT_CALL(dt__layout_boxes(l->nranks, l->ndim, shape, l->boxes, out));
+    int nd = l->ndim;
+    for (int r = 0; r < l->nranks; r++) {
+      int64_t *bx = (*out)->boxes + (size_t)r * 2 * (size_t)nd;
+      int64_t lo = kept_below(bx[axis], start, step, n);
+      int64_t hi = kept_below(bx[axis] + bx[nd + axis], start, step, n);
+      bx[axis] = lo;
+      bx[nd + axis] = hi - lo;
+    }
+    return DT_OK;
+  }
+  int64_t *cut = malloc(((size_t)l->grid[axis] + 1) * sizeof(int64_t));
+  DT_CHECK(cut, DT_ERR_NOMEM, "cannot allocate a layout");
+  for (int k = 0; k <= l->grid[axis]; k++)
+    cut[k] = kept_below(l->bounds[axis][k], start, step, n);
+  const int64_t *bounds[DT_MAX_DIMS];
+  for (int d = 0; d < l->ndim; d++)
+    bounds[d] = d == axis ? cut : l->bounds[d];
+  dt_err err = layout_grid(l->nranks, l->ndim, shape, l->grid, bounds, out);
+  free(cut);
+  DT_CALL(err);
+  for (int d = 0; d < l->ndim; d++)
+    (*out)->order[d] = l->order[d];
+  (*out)->split_hint = l->split_hint;
+  return DT_OK;
+}
+
+/*
+ * Boxes that are a split along one axis (every non-empty box full on the
+ * other axes, ranks in increasing order along the cut axis; empty boxes sit
+ * at the previous rank's end) become a grid layout; anything else stays an
+ * explicit list. That covers what views of split layouts produce.
+ */
+dt_err dt__layout_from_boxes(int nranks, int ndim, const int64_t *shape,
+                             const int64_t *boxes, dt_layout **out) {
+  size_t per = 2 * (size_t)ndim;
+  for (int axis = 0; axis < ndim; axis++) {
+    bool ok = true;
+    int64_t pos = 0;
+    int64_t *cut = malloc(((size_t)nranks + 1) * sizeof(int64_t));
+    DT_CHECK(cut, DT_ERR_NOMEM, "cannot allocate a layout");
+    cut[0] = 0;
+    for (int r = 0; ok && r < nranks; r++) {
+      const int64_t *b = boxes + (size_t)r * per;
+      int64_t vol = 1;
+      for (int d = 0; d < ndim; d++)
+        vol *= b[ndim + d];
+      if (vol > 0) {
+        for (int d = 0; d < ndim; d++)
+          if (d != axis && (b[d] != 0 || b[ndim + d] != shape[d]))
+            ok = false;
+        if (b[axis] != pos)
+          ok = false;
+        pos += b[ndim + axis];
+      }
+      cut[r + 1] = pos;
+    }
+    ok = ok && pos == shape[axis];
+    if (ok) {
+      int grid[DT_MAX_DIMS];
+      const int64_t *bounds[DT_MAX_DIMS] = {NULL};
+      for (int d = 0; d < ndim; d++)
+        grid[d] = d == axis ? nranks : 1;
+      bounds[axis] = cut;
+      dt_err err = layout_grid(nranks, ndim, shape, grid, bounds, out);
+      free(cut);
+      return err;
+    }
+    free(cut);
+  }
+  if (ndim == 0 && nranks == 1)
+    return dt__layout_split(1, 0, shape, 0, out);
+  return dt__layout_boxes(nranks, ndim, shape, boxes, out);
+}
+
+dt_err dt__layout_like(const dt_layout *l, int nranks, int ndim,
+                       const int64_t *shape, dt_layout **out) {
+  int axis;
+  dt_layout_kind k = dt__layout_kind(l, &axis, NULL);
+  if (k == DT_REPLICATED || ndim == 0)
+    return dt__layout_replicated(nranks, ndim, shape, out);
+  return dt__layout_split(nranks, ndim, shape,
+                          k == DT_SPLIT && axis < ndim ? axis : 0, out);
 }
 
 /* ---- runs: the contiguous stretches of a box in global order ----------------

@@ -69,8 +69,7 @@ dt_err dt_dtype_from_name(const char *name, dt_dtype *dtype) {
   DT_RETURN(dt__error(DT_ERR_DTYPE, "unknown dtype name '%s'", name));
 }
 
-/* ---- storage allocation with a reuse cache
- * ------------------------------------ */
+/* ---- storage allocation with a reuse cache ------------------------------- */
 
 /*
  * Large blocks come from mmap in glibc and go back on free, so a loop that
@@ -204,8 +203,7 @@ static void storage_unref(dt_storage *s) {
   }
 }
 
-/* ---- tensors
- * -------------------------------------------------------------------- */
+/* ---- tensors ------------------------------------------------------------- */
 
 static dt_tensor *tensor_shell(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout) {
   dt_tensor *t = calloc(1, sizeof *t);
@@ -263,6 +261,18 @@ dt_err dt__tensor_wrap(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout,
   return DT_OK;
 }
 
+dt_err dt__tensor_share(const dt_tensor *base, dt_layout *layout,
+                        dt_tensor **out) {
+  dt_tensor *t = tensor_shell(base->ctx, base->dtype, layout);
+  DT_CHECK(t, DT_ERR_NOMEM, "cannot allocate a tensor");
+  t->storage = base->storage;
+  atomic_fetch_add(&t->storage->refs, 1);
+  t->loffset = base->loffset;
+  t->requires_grad = base->requires_grad;
+  *out = t;
+  return DT_OK;
+}
+
 void dt__tensor_free(dt_tensor *t) {
   if (!t)
     return;
@@ -280,8 +290,7 @@ dt_err dt_tensor_destroy(dt_tensor **t) {
   return DT_OK;
 }
 
-/* ---- accessors
- * ------------------------------------------------------------------- */
+/* ---- accessors ----------------------------------------------------------- */
 
 int dt_ndim(const dt_tensor *t) { return t ? t->ndim : 0; }
 const int64_t *dt_shape(const dt_tensor *t) { return t ? t->shape : NULL; }
@@ -352,8 +361,7 @@ dt_err dt_owner_box(const dt_tensor *t, int rank, int64_t *start,
   return DT_OK;
 }
 
-/* ---- dtype conversion
- * ---------------------------------------------------------------- */
+/* ---- dtype conversion ---------------------------------------------------- */
 
 /* float -> integer as PyTorch does on CPU, but defined everywhere:
  * truncation toward zero, saturating, NaN -> 0. */

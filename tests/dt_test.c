@@ -51,21 +51,18 @@ static void run_case(const dt_test_case *c) {
 
 static int g_ncases;
 /* CUnit test functions take no argument: one trampoline per slot. */
-#define TRAMP(k)                                                               \
-  static void tramp_##k(void) { run_case(&g_cases[k]); }
-#define T10(a)                                                                 \
-  TRAMP(a##0)                                                                  \
-  TRAMP(a##1) TRAMP(a##2) TRAMP(a##3) TRAMP(a##4) TRAMP(a##5) TRAMP(a##6)      \
-      TRAMP(a##7) TRAMP(a##8) TRAMP(a##9)
-T10()
-T10(1) T10(2) T10(3) T10(4) T10(5) T10(6) T10(7) T10(8) T10(9)
-#define R10(a)                                                                 \
-  tramp_##a##0, tramp_##a##1, tramp_##a##2, tramp_##a##3, tramp_##a##4,        \
-      tramp_##a##5, tramp_##a##6, tramp_##a##7, tramp_##a##8, tramp_##a##9
-    static void (*const g_tramps[])(void) = {
-        tramp_0, tramp_1, tramp_2, tramp_3, tramp_4, tramp_5, tramp_6,
-        tramp_7, tramp_8, tramp_9, R10(1),  R10(2),  R10(3),  R10(4),
-        R10(5),  R10(6),  R10(7),  R10(8),  R10(9)};
+// clang-format off
+#define TRAMP(k) static void tramp_##k(void) { run_case(&g_cases[k]); }
+#define T10(a) TRAMP(a##0) TRAMP(a##1) TRAMP(a##2) TRAMP(a##3) TRAMP(a##4) \
+               TRAMP(a##5) TRAMP(a##6) TRAMP(a##7) TRAMP(a##8) TRAMP(a##9)
+T10() T10(1) T10(2) T10(3) T10(4) T10(5) T10(6) T10(7) T10(8) T10(9)
+#define R10(a) tramp_##a##0, tramp_##a##1, tramp_##a##2, tramp_##a##3, \
+               tramp_##a##4, tramp_##a##5, tramp_##a##6, tramp_##a##7, \
+               tramp_##a##8, tramp_##a##9
+static void (*const g_tramps[])(void) = {
+    R10(), R10(1), R10(2), R10(3), R10(4), R10(5), R10(6), R10(7), R10(8),
+    R10(9)};
+// clang-format on
 
 int dt_test_main(int argc, char **argv, const char *suite,
                  const dt_test_case *cases) {

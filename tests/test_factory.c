@@ -350,8 +350,7 @@ static void t_deterministic_layouts(void) {
     dt_tensor_destroy(&ref[j]);
 }
 
-/* ---- from_data, *_like, new_tensor
- * -------------------------------------------- */
+/* ---- from_data, *_like, new_tensor --------------------------------------- */
 
 static void t_from_data(void) {
   const int64_t shape[2] = {5, 3};
@@ -483,8 +482,7 @@ static void t_like_and_new_tensor(void) {
   dt_tensor_destroy(&src);
 }
 
-/* ---- from_buffer: zero copy, validated tiling
- * ----------------------------------- */
+/* ---- from_buffer: zero copy, validated tiling ---------------------------- */
 
 static void t_from_buffer_shares(void) {
   const int64_t shape[2] = {7, 3};
@@ -603,8 +601,7 @@ static void t_from_buffer_bad_tilings(void) {
   CU_ASSERT_PTR_NULL(t);
 }
 
-/* ---- bad input: a clear error, the same on every rank, nothing leaked
- * -------- */
+/* ---- bad input: a clear error, the same on every rank, nothing leaked ---- */
 
 static void t_bad_input(void) {
   dt_tensor *t = NULL;

@@ -234,7 +234,7 @@ static void t_repr_literals(void) {
   }
 }
 
-/* ---- repr of generated ranges (long, wrapped and summarised) ------------ */
+/* ---- repr of generated ranges (long, wrapped and summarised) ------------- */
 
 typedef struct range_case {
   int ndim;
@@ -499,7 +499,7 @@ static void t_repr_ranges(void) {
   }
 }
 
-/* ---- repr of factory-made tensors --------------------------------------- */
+/* ---- repr of factory-made tensors ---------------------------------------- */
 
 typedef struct factory_case {
   int kind; /* 0 zeros, 1 full */
@@ -652,7 +652,7 @@ static void t_repr_from_buffer(void) {
   dt_tensor_destroy(&t);
 }
 
-/* ---- dt_format / dt_print errors and output ----------------------------- */
+/* ---- dt_format / dt_print errors and output ------------------------------ */
 
 static void t_format_errors(void) {
   char *s = (char *)"sentinel";
@@ -704,7 +704,7 @@ static void t_format_errors(void) {
   dt_tensor_destroy(&t);
 }
 
-/* ---- parser: accepted literals ------------------------------------------ */
+/* ---- parser: accepted literals ------------------------------------------- */
 
 typedef struct parse_case {
   const char *lit;
@@ -862,7 +862,7 @@ static void t_parse_exact(void) {
   free(data);
 }
 
-/* ---- parser: rejected literals ------------------------------------------ */
+/* ---- parser: rejected literals ------------------------------------------- */
 
 typedef struct bad_case {
   const char *lit;

@@ -1,0 +1,386 @@
+/*
+ * deepcopy.c - a fully independent copy by gather to a root and scatter,
+ * streamed through a buffer of the context's chunk budget.
+ *
+ * The global flat index space is walked in chunks. For each chunk every
+ * source rank sends the root its elements in that range (a contiguous piece
+ * of its shard, since a box's elements are in increasing global order), the
+ * root receives them straight into the chunk with an indexed datatype, then
+ * sends each destination rank its part the same way. The root holds one
+ * chunk; the others at most one chunk of packing for a strided shard.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Number of the box's elements whose global index is below g. */
+static int64_t count_below(const dt__runs *R, int64_t g) {
+  if (R->nruns == 0 || g <= dt__run_global(R, 0))
+    return 0;
+  int64_t lo = 0, hi = R->nruns - 1; /* largest k with start(k) < g */
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if (dt__run_global(R, mid) < g)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  int64_t in = g - dt__run_global(R, lo);
+  return lo * R->run_len + (in < R->run_len ? in : R->run_len);
+}
+
+/* The runs of a box that fall in [g0, g1), as byte blocks of a chunk that
+ * starts at g0: an hindexed datatype (MPI_DATATYPE_NULL when none). */
+static dt_err chunk_type(const dt__runs *R, int64_t g0, int64_t g1, size_t esz,
+                         MPI_Datatype *type) {
+  *type = MPI_DATATYPE_NULL;
+  int64_t a = count_below(R, g0), b = count_below(R, g1);
+  if (a == b)
+    return DT_OK;
+  int64_t k0 = a / R->run_len, k1 = (b - 1) / R->run_len;
+  int64_t nb = k1 - k0 + 1;
+  DT_CHECK(nb < INT32_MAX, DT_ERR_OVERFLOW, "too many runs in one chunk");
+  int *len = malloc(sizeof(int) * (size_t)nb);
+  MPI_Aint *disp = malloc(sizeof(MPI_Aint) * (size_t)nb);
+  if (!len || !disp) {
+    free(len);
+    free(disp);
+    return dt__error(DT_ERR_NOMEM, "cannot allocate a chunk datatype");
+  }
+  for (int64_t k = k0; k <= k1; k++) {
+    int64_t s = dt__run_global(R, k), e = s + R->run_len;
+    s = s > g0 ? s : g0;
+    e = e < g1 ? e : g1;
+    len[k - k0] = (int)((e - s) * (int64_t)esz);
+    disp[k - k0] = (MPI_Aint)((s - g0) * (int64_t)esz);
+  }
+  int rc = MPI_Type_create_hindexed((int)nb, len, disp, MPI_BYTE, type);
+  free(len);
+  free(disp);
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Type_commit(type);
+  if (rc != MPI_SUCCESS)
+    return dt__mpi_error(rc, "building a chunk datatype");
+  return DT_OK;
+}
+
+/* Copy local C-order positions [a, b) of t's shard into dst, densely. */
+static void pack_positions(const dt_tensor *t, int64_t a, int64_t b,
+                           char *dst) {
+  size_t esz = dt_dtype_size(t->dtype);
+  if (dt_is_contiguous(t)) {
+    memcpy(dst, dt__local_ptr(t) + a * (int64_t)esz, (size_t)(b - a) * esz);
+    return;
+  }
+  int nd = t->ndim;
+  int64_t len = nd ? t->lshape[nd - 1] : 1, st = nd ? t->lstride[nd - 1] : 1;
+  while (a < b) {
+    int64_t row = a / len, j = a % len, n = len - j < b - a ? len - j : b - a;
+    int64_t off = j * st, r = row;
+    for (int d = nd - 2; d >= 0; d--) {
+      off += (r % t->lshape[d]) * t->lstride[d];
+      r /= t->lshape[d];
+    }
+    const char *s = dt__local_ptr(t) + off * (int64_t)esz;
+    for (int64_t i = 0; i < n; i++)
+      memcpy(dst + i * (int64_t)esz, s + i * st * (int64_t)esz, esz);
+    dst += n * (int64_t)esz;
+    a += n;
+  }
+}
+
+/* Which source rank each destination rank is, from every rank's view. */
+typedef struct members {
+  int *dst_of_src; /* P entries, -1 for ranks outside the destination */
+  int *src_of_dst; /* dsz entries */
+  int dsz;
+} members;
+
+static dt_err find_members(const dt_tensor *t, dt_ctx *dst, members *m) {
+  dt_ctx *ctx = t->ctx;
+  int P = ctx->size;
+  int mine[2] = {-1, 0};
+  dt_err err = DT_OK;
+  if (dst == NULL) {
+    mine[0] = ctx->rank;
+    mine[1] = P;
+  } else if (dst != DT_CTX_ABSENT) {
+    /* Every rank of dst must be a rank of t's context. */
+    MPI_Group gs, gd;
+    MPI_Comm_group(ctx->comm, &gs);
+    MPI_Comm_group(dst->comm, &gd);
+    int n = dst->size;
+    int *in = malloc(sizeof(int) * (size_t)n),
+        *outr = malloc(sizeof(int) * (size_t)n);
+    if (!in || !outr) {
+      err = dt__error(DT_ERR_NOMEM, "cannot allocate");
+    } else {
+      for (int k = 0; k < n; k++)
+        in[k] = k;
+      MPI_Group_translate_ranks(gd, n, in, gs, outr);
+      for (int k = 0; k < n && !err; k++)
+        if (outr[k] == MPI_UNDEFINED)
+          err = dt__error(DT_ERR_CONTEXT,
+                          "the destination context has ranks outside the "
+                          "source's");
+    }
+    free(in);
+    free(outr);
+    MPI_Group_free(&gs);
+    MPI_Group_free(&gd);
+    mine[0] = dst->rank;
+    mine[1] = dst->size;
+  }
+  /* NULL on some ranks and a context on others cannot both hold. */
+  uint64_t h = dst == NULL ? 1 : 2;
+  err = dt__agree(ctx->comm, err, h);
+  if (err)
+    return err;
+  int *table = malloc(sizeof(int) * 2 * (size_t)P);
+  m->dst_of_src = malloc(sizeof(int) * (size_t)P);
+  m->src_of_dst = malloc(sizeof(int) * (size_t)P);
+  err = table && m->dst_of_src && m->src_of_dst
+            ? DT_OK
+            : dt__error(DT_ERR_NOMEM, "cannot allocate the member table");
+  err = dt__agree(ctx->comm, err, 0);
+  if (!err) {
+    int rc = MPI_Allgather(mine, 2, MPI_INT, table, 2, MPI_INT, ctx->comm);
+    if (rc != MPI_SUCCESS)
+      err = dt__mpi_error(rc, "MPI_Allgather (deepcopy members)");
+  }
+  /* Replicated table: every rank reaches the same verdict. */
+  if (!err) {
+    m->dsz = 0;
+    for (int r = 0; r < P; r++)
+      if (table[2 * r] >= 0)
+        m->dsz = table[2 * r + 1];
+    for (int k = 0; k < P; k++)
+      m->src_of_dst[k] = -1;
+    int count = 0;
+    for (int r = 0; r < P && !err; r++) {
+      int q = table[2 * r];
+      m->dst_of_src[r] = q;
+      if (q < 0)
+        continue;
+      count++;
+      if (table[2 * r + 1] != m->dsz || q >= m->dsz || m->src_of_dst[q] >= 0)
+        err = dt__error(DT_ERR_CONTEXT,
+                        "the ranks passing a destination context do not "
+                        "form it (pass DT_CTX_ABSENT on the others)");
+      else
+        m->src_of_dst[q] = r;
+    }
+    if (!err && (count != m->dsz || m->dsz == 0))
+      err = dt__error(DT_ERR_CONTEXT,
+                      "%d rank(s) passed a destination context of %d", count,
+                      m->dsz);
+  }
+  free(table);
+  return err;
+}
+
+/* Stream t through the root into the members' new shards. */
+static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
+                     dt_tensor *o, char *chunk, int64_t C, char *pack) {
+  dt_ctx *ctx = t->ctx;
+  int P = ctx->size, me = ctx->rank, root = 0;
+  size_t esz = dt_dtype_size(t->dtype);
+  bool rep = t->layout->kind == DT__L_REPLICATED;
+  dt__runs mine;
+  if (rep) {
+    int64_t z[DT_MAX_DIMS] = {0};
+    dt__box_runs(t->ndim, t->shape, z, t->shape, &mine);
+  } else {
+    dt__box_runs(t->ndim, t->shape, t->lstart, t->lshape, &mine);
+  }
+  dt__runs odst;
+  if (o)
+    dt__box_runs(o->ndim, o->shape, o->lstart, o->lshape, &odst);
+  MPI_Request *req = malloc(sizeof(MPI_Request) * 2 * (size_t)P);
+  MPI_Datatype *types = malloc(sizeof(MPI_Datatype) * 2 * (size_t)P);
+  DT_CHECK(req && types, DT_ERR_NOMEM, "cannot allocate requests");
+  dt_err err = DT_OK;
+  for (int64_t g0 = 0; g0 < t->numel && !err; g0 += C) {
+    int64_t g1 = g0 + C < t->numel ? g0 + C : t->numel;
+    int nreq = 0, ntypes = 0;
+    /* gather */
+    if (me == root) {
+      for (int r = 0; r < P && !err && !rep; r++) {
+        if (r == root)
+          continue;
+        int64_t s[DT_MAX_DIMS], n[DT_MAX_DIMS];
+        dt__runs R;
+        dt__layout_box(t->layout, r, s, n);
+        dt__box_runs(t->ndim, t->shape, s, n, &R);
+        MPI_Datatype ty;
+        err = chunk_type(&R, g0, g1, esz, &ty);
+        if (!err && ty != MPI_DATATYPE_NULL) {
+          types[ntypes++] = ty;
+          int rc = MPI_Irecv(chunk, 1, ty, r, 41, ctx->comm, &req[nreq++]);
+          if (rc != MPI_SUCCESS)
+            err = dt__mpi_error(rc, "MPI_Irecv (deepcopy)");
+        }
+      }
+      /* the root's own elements */
+      int64_t a = count_below(&mine, g0), b = count_below(&mine, g1);
+      if (!err && a < b) {
+        MPI_Datatype ty;
+        err = chunk_type(&mine, g0, g1, esz, &ty);
+        if (!err) {
+          const char *p = dt__local_ptr(t) + a * (int64_t)esz;
+          if (!dt_is_contiguous(t)) {
+            pack_positions(t, a, b, pack);
+            p = pack;
+          }
+          int pos = 0;
+          int rc = MPI_Unpack(p, (int)((b - a) * (int64_t)esz), &pos, chunk, 1,
+                              ty, MPI_COMM_SELF);
+          MPI_Type_free(&ty);
+          if (rc != MPI_SUCCESS)
+            err = dt__mpi_error(rc, "MPI_Unpack (deepcopy)");
+        }
+      }
+    } else if (!rep) {
+      int64_t a = count_below(&mine, g0), b = count_below(&mine, g1);
+      if (a < b) {
+        const char *p = dt__local_ptr(t) + a * (int64_t)esz;
+        if (!dt_is_contiguous(t)) {
+          pack_positions(t, a, b, pack);
+          p = pack;
+        }
+        int rc = MPI_Send(p, (int)((b - a) * (int64_t)esz), MPI_BYTE, root, 41,
+                          ctx->comm);
+        if (rc != MPI_SUCCESS)
+          err = dt__mpi_error(rc, "MPI_Send (deepcopy)");
+      }
+    }
+    if (nreq) {
+      int rc = MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+      if (rc != MPI_SUCCESS && !err)
+        err = dt__mpi_error(rc, "MPI_Waitall (deepcopy gather)");
+    }
+    for (int k = 0; k < ntypes; k++)
+      MPI_Type_free(&types[k]);
+    nreq = ntypes = 0;
+    /* scatter */
+    if (me == root) {
+      for (int q = 0; q < m->dsz && !err; q++) {
+        int r = m->src_of_dst[q];
+        int64_t s[DT_MAX_DIMS], n[DT_MAX_DIMS];
+        dt__runs R;
+        dt__layout_box(DL, q, s, n);
+        dt__box_runs(t->ndim, t->shape, s, n, &R);
+        if (r == root) {
+          int64_t a = count_below(&R, g0), b = count_below(&R, g1);
+          if (a < b) {
+            MPI_Datatype ty;
+            err = chunk_type(&R, g0, g1, esz, &ty);
+            int pos = 0;
+            int rc = err ? MPI_SUCCESS
+                         : MPI_Pack(chunk, 1, ty,
+                                    dt__local_ptr(o) + a * (int64_t)esz,
+                                    (int)((b - a) * (int64_t)esz), &pos,
+                                    MPI_COMM_SELF);
+            if (!err)
+              MPI_Type_free(&ty);
+            if (rc != MPI_SUCCESS)
+              err = dt__mpi_error(rc, "MPI_Pack (deepcopy)");
+          }
+          continue;
+        }
+        MPI_Datatype ty;
+        err = chunk_type(&R, g0, g1, esz, &ty);
+        if (!err && ty != MPI_DATATYPE_NULL) {
+          types[ntypes++] = ty;
+          int rc = MPI_Isend(chunk, 1, ty, r, 42, ctx->comm, &req[nreq++]);
+          if (rc != MPI_SUCCESS)
+            err = dt__mpi_error(rc, "MPI_Isend (deepcopy)");
+        }
+      }
+    } else if (o) {
+      int64_t a = count_below(&odst, g0), b = count_below(&odst, g1);
+      if (a < b) {
+        int rc = MPI_Recv(dt__local_ptr(o) + a * (int64_t)esz,
+                          (int)((b - a) * (int64_t)esz), MPI_BYTE, root, 42,
+                          ctx->comm, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
+          err = dt__mpi_error(rc, "MPI_Recv (deepcopy)");
+      }
+    }
+    if (nreq) {
+      int rc = MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+      if (rc != MPI_SUCCESS && !err)
+        err = dt__mpi_error(rc, "MPI_Waitall (deepcopy scatter)");
+    }
+    for (int k = 0; k < ntypes; k++)
+      MPI_Type_free(&types[k]);
+  }
+  free(req);
+  free(types);
+  return err;
+}
+
+dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
+  if (!t)
+    DT_RETURN(dt__error(DT_ERR_NULL, "t is NULL"));
+  dt_ctx *ctx = t->ctx;
+  bool member = dst != DT_CTX_ABSENT;
+  dt_ctx *dctx = dst == NULL ? ctx : dst;
+  members m = {0};
+  dt_layout *DL = NULL;
+  dt_tensor *o = NULL;
+  char *chunk = NULL, *pack = NULL;
+  size_t esz = dt_dtype_size(t->dtype);
+  int64_t C = (int64_t)(ctx->chunk_budget / esz);
+  if (C < 1)
+    C = 1;
+  dt_err err = out ? DT_OK : dt__error(DT_ERR_NULL, "out is NULL");
+  if (!err)
+    *out = NULL;
+  err = dt__agree(ctx->comm, err, 0);
+  if (!err)
+    err = find_members(t, dst, &m);
+  /* The destination layout (replicated metadata, known everywhere). */
+  if (!err) {
+    if (m.dsz == ctx->size)
+      err = dt__layout_clone(t->layout, &DL);
+    else
+      err = dt__layout_like(t->layout, m.dsz, t->ndim, t->shape, &DL);
+  }
+  if (!err && member)
+    err = dt__tensor_alloc(dctx, t->dtype, DL, &o);
+  /* Buffers: the root's chunk; a packing buffer (at most one chunk) for a
+   * strided shard. */
+  int64_t packn = t->lnumel < C ? t->lnumel : C;
+  if (!err && ctx->rank == 0) {
+    chunk = dt__alloc((size_t)C * esz);
+    if (!chunk)
+      err = dt__error(DT_ERR_NOMEM, "cannot allocate the %zu-byte chunk",
+                      (size_t)C * esz);
+  }
+  if (!err && !dt_is_contiguous(t) && packn > 0) {
+    pack = dt__alloc((size_t)packn * esz);
+    if (!pack)
+      err = dt__error(DT_ERR_NOMEM, "cannot allocate a packing buffer");
+  }
+  err = dt__agree(ctx->comm, err, dt__layout_hash(t->layout));
+  if (!err)
+    err = stream(t, DL, &m, o, chunk, C, pack);
+  err = dt__agree(ctx->comm, err, 0);
+  if (chunk)
+    dt__free(chunk, (size_t)C * esz);
+  if (pack)
+    dt__free(pack, (size_t)packn * esz);
+  free(m.dst_of_src);
+  free(m.src_of_dst);
+  dt__layout_unref(&DL);
+  if (err) {
+    dt__tensor_free(o);
+    DT_RETURN(err);
+  }
+  if (o)
+    o->requires_grad = t->requires_grad;
+  *out = o;
+  return DT_OK;
+}
