@@ -96,10 +96,12 @@ const char *dt_strerror(dt_err err);
 const char *dt_err_name(dt_err err);
 /**
  * The calling thread's message for its most recent failure, e.g.
- * "dt_arange: step must be nonzero". For a collective failure it is the
- * message of the lowest failing rank, identical on every rank. Empty string
- * when nothing failed yet. Not collective; the string is owned by the library
- * and valid until the thread's next failing call.
+ * "dt_arange: step must be nonzero". After a collective failure every rank
+ * has the same code; a rank that failed that way keeps its own message, the
+ * others get the message of the lowest failing rank followed by
+ * " (on rank r)". Empty string when nothing failed yet. Not collective; the
+ * string is owned by the library and valid until the thread's next failing
+ * call.
  */
 const char *dt_last_error(void);
 
@@ -189,6 +191,14 @@ dt_err dt_set_rng_state(dt_ctx *ctx, uint64_t seed, uint64_t offset);
  */
 dt_err dt_ctx_set_chunk_budget(dt_ctx *ctx, size_t bytes);
 size_t dt_ctx_chunk_budget(const dt_ctx *ctx);
+
+/**
+ * Threads each rank's loops use: OMP_NUM_THREADS (or DT_NUM_THREADS) when
+ * set, otherwise the cores this rank may run on divided by the ranks on its
+ * node (known after the first dt_ctx_create), so ranks do not fight over
+ * cores. Not collective.
+ */
+int dt_num_threads(void);
 
 /** Default floating dtype for inference (DT_FLOAT32 or DT_FLOAT64), like
  *  torch.set_default_dtype. Not collective; set it identically everywhere. */
@@ -505,8 +515,10 @@ dt_err dt_clone(const dt_tensor *t, dt_tensor **out);
  * another axis, a grid, replicated, irregular, a strided view), any dtype
  * (converted as dt_from_data converts) and any shape that broadcasts to
  * dst's (PyTorch's rules). Each rank sends every other rank exactly the
- * elements that rank needs (one exchange of box intersections, derived
- * datatypes when no conversion is needed); a replicated src is read
+ * elements that rank needs (one exchange of box intersections: contiguous
+ * pieces go straight from and into the shards, small strided ones as
+ * derived datatypes, large strided ones packed by all threads); a
+ * replicated src is read
  * locally with no communication. Messages above 1 GiB are split. When src
  * and dst share memory, src is first copied, so the result is as if src
  * were read entirely before dst is written. Collective over dst's context.
@@ -582,6 +594,143 @@ dt_err dt_detach(const dt_tensor *t, dt_tensor **out);
  * asks. Not collective; false when either is NULL.
  */
 bool dt_shares_memory(const dt_tensor *a, const dt_tensor *b);
+
+/* ------------------------------------------------------------------------ */
+/* Autograd                                                                  */
+/*                                                                          */
+/* Operations on tensors that require grad record a graph while grad mode   */
+/* is on (dt_set_grad_enabled, the context's torch.no_grad); dt_backward    */
+/* walks it and accumulates gradients into the leaves' .grad. As in         */
+/* PyTorch: dt_clone keeps the graph, dt_copy_ records no edge, dt_deepcopy */
+/* starts a new leaf, dt_from_data makes a new leaf, dt_detach leaves the   */
+/* graph. All of it is collective: every rank runs the same operations.     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Set whether t requires grad (Tensor.requires_grad_). Only floating tensors
+ * can (DT_ERR_DTYPE otherwise); tensors over a user buffer (dt_from_buffer)
+ * cannot (DT_ERR_AUTOGRAD: clone first); nor can a non-leaf be switched off
+ * (DT_ERR_AUTOGRAD: detach it). Not collective: call it on every rank.
+ */
+dt_err dt_requires_grad_(dt_tensor *t, bool requires_grad);
+
+/** t's accumulated gradient (Tensor.grad), borrowed from t; NULL when none.
+ *  Same shape, dtype and layout as t. Not collective. */
+dt_tensor *dt_grad(const dt_tensor *t);
+
+/**
+ * Replace t's gradient (Tensor.grad = g): g's values are copied into a new
+ * tensor with t's layout, or the gradient is cleared when g is NULL. The
+ * caller keeps g. Errors: DT_ERR_SHAPE / DT_ERR_DTYPE when g's shape or
+ * dtype differ from t's. Collective.
+ */
+dt_err dt_set_grad(dt_tensor *t, const dt_tensor *g);
+
+/** Set t's gradient to zeros when it has one (Tensor.grad.zero_()); later
+ *  backward calls accumulate from zero. Not collective. */
+dt_err dt_zero_grad(dt_tensor *t);
+
+/** true when t was produced by a recorded operation (has a grad_fn). */
+bool dt_has_grad_fn(const dt_tensor *t);
+
+/**
+ * Turn recording on or off for a context (torch.set_grad_enabled; off is
+ * torch.no_grad). The previous mode goes to *previous when non-NULL. Not
+ * collective: set it identically everywhere.
+ */
+dt_err dt_set_grad_enabled(dt_ctx *ctx, bool enabled, bool *previous);
+bool dt_is_grad_enabled(const dt_ctx *ctx);
+
+/**
+ * Backpropagate from t (Tensor.backward). `grad` is dL/dt (same shape as t,
+ * any layout); NULL means 1 and is only allowed for a one-element t. The
+ * gradients of the leaves that require grad are accumulated into their
+ * .grad (created on first use). Without retain_graph the graph's saved
+ * tensors are freed, and a second backward through it is an error.
+ * Collective. Errors (DT_ERR_AUTOGRAD, as PyTorch words them): t does not
+ * require grad; implicit gradient for a non-scalar; the graph was freed; a
+ * tensor saved for backward was modified in place since (version check).
+ */
+dt_err dt_backward(dt_tensor *t, const dt_tensor *grad, bool retain_graph);
+
+/* ---- differentiable operations (collective; new tensors in *out) -------- */
+/* Floating dtypes (float32 and float64 promote to float64). Operands of the */
+/* same shape but different layouts: the second is redistributed to the     */
+/* first's layout (a recorded, differentiable step). A 0-d operand          */
+/* broadcasts; the result then has the other operand's layout. Element      */
+/* results do not depend on the layout, rank count or thread count.         */
+
+dt_err dt_add(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_sub(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_mul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_div(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_neg(const dt_tensor *a, dt_tensor **out);
+/** a ** p (p == 2 is a * a exactly, as PyTorch). */
+dt_err dt_pow_scalar(const dt_tensor *a, double p, dt_tensor **out);
+dt_err dt_add_scalar(const dt_tensor *a, double s, dt_tensor **out);
+dt_err dt_mul_scalar(const dt_tensor *a, double s, dt_tensor **out);
+dt_err dt_exp(const dt_tensor *a, dt_tensor **out);
+dt_err dt_log(const dt_tensor *a, dt_tensor **out);
+
+/**
+ * Sum of every element into a 0-d replicated tensor, exact and correctly
+ * rounded: the exact real sum of the values, rounded once to the dtype (for
+ * float64 what Python's math.fsum returns), so it is bitwise identical at any
+ * rank count, layout and thread count. Each element is added exactly into a
+ * fixed-point accumulator of 32-bit digits in int64 words (2^-1074 ..
+ * 2^1166: every double, and carries); ranks combine accumulators with one
+ * MPI_Allreduce of integers, whose order cannot matter. NaN in, or +inf
+ * with -inf, gives NaN; otherwise an infinity wins; a finite sum beyond the
+ * dtype's range rounds to infinity. All-negative-zero inputs give -0.
+ */
+dt_err dt_sum(const dt_tensor *a, dt_tensor **out);
+/** The exact sum divided by the element count, rounded once (NaN when
+ *  empty). */
+dt_err dt_mean(const dt_tensor *a, dt_tensor **out);
+
+/**
+ * Matrix product of 2-D tensors [n, k] x [k, m]. Computed as row-split x
+ * replicated -> row-split (other layouts are redistributed first, recorded
+ * as such). Each output element is a dot product in ascending k, so the
+ * forward result is the same at any rank and thread count. Backward: dA =
+ * dC B^T locally; dB = A^T dC, a sum over all rows of every rank, is
+ * accumulated exactly (each product split exactly into two doubles, added
+ * to a per-element fixed-point accumulator, combined across ranks with one
+ * integer MPI_Allreduce) and rounded once: bitwise reproducible at any rank
+ * and thread count. Cost: about 560 bytes per element of dB, processed in
+ * tiles within the context's chunk budget, and some 10-30 ns per product.
+ */
+dt_err dt_matmul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+
+/* In place (a op= b): bump a's storage version. Refused (DT_ERR_AUTOGRAD)
+ * when grad mode is on and a or b requires grad: use the out-of-place op. */
+dt_err dt_add_(dt_tensor *a, const dt_tensor *b);
+dt_err dt_sub_(dt_tensor *a, const dt_tensor *b);
+dt_err dt_mul_(dt_tensor *a, const dt_tensor *b);
+dt_err dt_div_(dt_tensor *a, const dt_tensor *b);
+dt_err dt_add_scalar_(dt_tensor *a, double s);
+dt_err dt_mul_scalar_(dt_tensor *a, double s);
+
+/**
+ * A function of `n` inputs for dt_gradcheck: creates *out from inputs with
+ * differentiable operations. `arg` is passed through.
+ */
+typedef dt_err (*dt_gradcheck_fn)(void *arg, dt_tensor *const *inputs,
+                                  dt_tensor **out);
+
+/**
+ * Compare fn's analytic gradients with central finite differences, in
+ * float64 (inputs must be float64 leaves that require grad). With a random
+ * weight tensor v (from the context's generator) the analytic gradient of
+ * sum(v * fn(x)) comes from dt_backward; the numeric one perturbs every
+ * element of every input by +-eps (owned by one rank, replicated elements
+ * on every rank). *max_err is the largest |analytic - numeric| /
+ * (atol + rtol |numeric|); the check passes when it is <= 1. Collective;
+ * costs two forward passes per input element, so keep inputs small.
+ */
+dt_err dt_gradcheck(dt_gradcheck_fn fn, void *arg, int n,
+                    dt_tensor *const *inputs, double eps, double atol,
+                    double rtol, double *max_err);
 
 /* ------------------------------------------------------------------------ */
 /* Gathering, printing, fingerprints                                         */

@@ -75,7 +75,8 @@ void dt__pack_local(const dt_tensor *t, void *dst) {
   int nd = t->ndim;
   int64_t len = t->lshape[nd - 1], st = t->lstride[nd - 1];
   int64_t rows = t->lnumel / len;
-#pragma omp parallel for schedule(static) if (t->lnumel > 65536)
+#pragma omp parallel for num_threads(dt__threads())                            \
+    schedule(static) if (t->lnumel > 65536)
   for (int64_t r = 0; r < rows; r++) {
     const char *s =
         src + row_offset(nd, t->lshape, t->lstride, r) * (int64_t)esz;
@@ -95,8 +96,8 @@ static void box_copy(void *global, void *box, int ndim, const int64_t *gshape,
   dt__runs R;
   dt__box_runs(ndim, gshape, start, shape, &R);
   size_t rb = (size_t)R.run_len * esz;
-#pragma omp parallel for schedule(static) if (R.nruns > 64 &&                  \
-                                              R.run_len * R.nruns > 65536)
+#pragma omp parallel for num_threads(dt__threads())                            \
+    schedule(static) if (R.nruns > 64 && R.run_len * R.nruns > 65536)
   for (int64_t k = 0; k < R.nruns; k++) {
     char *g = (char *)global + dt__run_global(&R, k) * (int64_t)esz;
     char *b = (char *)box + (size_t)k * rb;
@@ -385,7 +386,12 @@ dt_err dt_clone(const dt_tensor *t, dt_tensor **out) {
     dt__tensor_free(c);
     DT_RETURN(err);
   }
-  c->requires_grad = t->requires_grad;
+  err = dt__record_unary(DT__OP_CLONE, t, c, NULL); /* clone keeps the graph */
+  err = dt__agree(t->ctx->comm, err, 0);
+  if (err) {
+    dt__tensor_free(c);
+    DT_RETURN(err);
+  }
   *out = c;
   return DT_OK;
 }
@@ -664,6 +670,26 @@ static dt_err post_region(xfer *x, bool send, int peer, int nd, const box *I,
   return DT_OK;
 }
 
+/*
+ * Large strided regions are packed (by all threads) and sent as bytes rather
+ * than described by a datatype: Open MPI's shared-memory transport moves
+ * contiguous messages with one kernel copy but non-contiguous ones through
+ * small bounce buffers, which measured 2-4x slower.
+ */
+#define DT_PACK_MIN ((int64_t)256 << 10)
+
+static bool region_dense(int nd, const int64_t *ext, const int64_t *st) {
+  int64_t expect = 1;
+  for (int d = nd - 1; d >= 0; d--) {
+    if (ext[d] == 1)
+      continue;
+    if (st[d] != expect)
+      return false;
+    expect *= ext[d];
+  }
+  return true;
+}
+
 /* Received packed regions waiting to be unpacked. */
 typedef struct pending {
   box I;
@@ -711,7 +737,8 @@ static dt_err exchange(const plan *p) {
       continue;
     if (p->ns == 0)
       continue; /* a 0-d source that is not replicated has one owner */
-    if (p->fast) {
+    if (p->fast && (region_dense(p->nd, I.ext, dst->lstride) ||
+                    box_vol(p->nd, &I) * (int64_t)ssz < DT_PACK_MIN)) {
       err = post_region(&x, false, peer, p->nd, &I,
                         dt__local_ptr(dst) +
                             region_offset(dst, &I) * (int64_t)ssz,
@@ -740,7 +767,8 @@ static dt_err exchange(const plan *p) {
     if (!box_intersect(p->ns, &theirs_need, &mine_src, &I))
       continue;
     char *at = dt__local_ptr(src) + region_offset(src, &I) * (int64_t)ssz;
-    if (p->fast) {
+    if (p->fast && (region_dense(p->ns, I.ext, src->lstride) ||
+                    box_vol(p->ns, &I) * (int64_t)ssz < DT_PACK_MIN)) {
       err = post_region(&x, true, peer, p->ns, &I, at, src->lstride, ssz,
                         ctx->comm);
     } else {
@@ -799,9 +827,12 @@ dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src) {
     err = check_broadcast(dst, src, &p);
   if (!err && dst->requires_grad && ctx->grad_enabled)
     err = dt__error(DT_ERR_AUTOGRAD,
-                    "a leaf tensor that requires grad is being used in an "
-                    "in-place operation (turn grad mode off with "
-                    "dt_set_grad_enabled, or copy into a detached view)");
+                    dst->grad_fn
+                        ? "dst requires grad and is part of a graph: in-place "
+                          "copies into such tensors are not supported"
+                        : "a leaf Variable that requires grad is being used "
+                          "in an in-place operation (turn grad mode off with "
+                          "dt_set_grad_enabled, or copy into a detached view)");
   int64_t overlap = !err && dt_shares_memory(dst, src);
   uint64_t h = 0;
   if (!err) {
@@ -832,21 +863,18 @@ dt_err dt_redistribute(const dt_tensor *t, const dt_opts *opts,
                        dt_tensor **out) {
   if (!t)
     DT_RETURN(dt__error(DT_ERR_NULL, "t is NULL"));
-  dt_opts o = opts ? *opts : (dt_opts){0};
-  if (o.dtype == DT_DTYPE_DEFAULT)
-    o.dtype = t->dtype;
-  o.requires_grad = false;
-  dt_tensor *r = NULL;
-  dt_err err = dt_empty(t->ctx, t->ndim, t->shape, &o, &r);
+  dt_layout *L = NULL;
+  dt_dtype dt = opts && opts->dtype ? opts->dtype : t->dtype;
+  dt_err err = out ? DT_OK : dt__error(DT_ERR_NULL, "out is NULL");
+  if (out)
+    *out = NULL;
+  if (!err && dt_dtype_size(dt) == 0)
+    err = dt__error(DT_ERR_DTYPE, "unknown dtype %d", (int)dt);
   if (!err)
-    err = dt_copy_(r, t);
-  if (err) {
-    dt_tensor_destroy(&r);
-    if (out)
-      *out = NULL;
-    DT_RETURN(err);
-  }
-  r->requires_grad = t->requires_grad && dt_dtype_is_float(r->dtype);
-  *out = r;
-  return DT_OK;
+    err = dt__layout_from_opts(t->ctx, t->ndim, t->shape, opts, &L);
+  err = dt__agree(t->ctx->comm, err, L ? dt__layout_hash(L) : 0);
+  if (!err)
+    err = dt__redistribute_layout(t, L, dt, out);
+  dt__layout_unref(&L);
+  DT_RETURN(err);
 }

@@ -4,11 +4,46 @@
  */
 #include "internal.h"
 
+#include <omp.h>
 #include <stdlib.h>
 
 /* torch.initial_seed() of a fresh PyTorch process. */
 #define DT_DEFAULT_SEED UINT64_C(67280421310721)
 #define DT_DEFAULT_CHUNK_BUDGET ((size_t)64 << 20)
+
+/* Threads per rank for the library's loops (0: OpenMP's own default). */
+static atomic_int thread_cap;
+
+int dt__threads(void) {
+  int m = omp_get_max_threads(), cap = atomic_load(&thread_cap);
+  return cap > 0 && cap < m ? cap : m;
+}
+
+int dt_num_threads(void) { return dt__threads(); }
+
+/*
+ * Unless the user chose (OMP_NUM_THREADS or DT_NUM_THREADS), use the cores
+ * this rank may run on divided by the ranks sharing the node: more threads
+ * than that only spin on cores another rank needs.
+ */
+static void pick_threads(MPI_Comm comm) {
+  const char *dt = getenv("DT_NUM_THREADS");
+  if (dt && atoi(dt) > 0) {
+    atomic_store(&thread_cap, atoi(dt));
+    return;
+  }
+  if (getenv("OMP_NUM_THREADS"))
+    return;
+  MPI_Comm node;
+  int local = 1;
+  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL,
+                          &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+  }
+  int cap = omp_get_num_procs() / (local > 0 ? local : 1);
+  atomic_store(&thread_cap, cap > 0 ? cap : 1);
+}
 
 dt_err dt_ctx_create(MPI_Comm comm, dt_ctx **ctx) {
   DT_CHECK(ctx != NULL, DT_ERR_NULL, "ctx is NULL");
@@ -36,6 +71,7 @@ dt_err dt_ctx_create(MPI_Comm comm, dt_ctx **ctx) {
     DT_RETURN(err);
   }
   c->comm = dup;
+  pick_threads(dup);
   MPI_Comm_rank(dup, &c->rank);
   MPI_Comm_size(dup, &c->size);
   c->seed = DT_DEFAULT_SEED;

@@ -180,32 +180,79 @@ static dt_err find_members(const dt_tensor *t, dt_ctx *dst, members *m) {
   return err;
 }
 
-/* Stream t through the root into the members' new shards. */
+/* Scatter requests of one half of the chunk buffer. */
+typedef struct pending_sends {
+  MPI_Request *req;
+  MPI_Datatype *types;
+  int n;
+} pending_sends;
+
+static dt_err finish_sends(pending_sends *p) {
+  dt_err err = DT_OK;
+  if (p->n) {
+    int rc = MPI_Waitall(p->n, p->req, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS)
+      err = dt__mpi_error(rc, "MPI_Waitall (deepcopy scatter)");
+    for (int k = 0; k < p->n; k++)
+      MPI_Type_free(&p->types[k]);
+  }
+  p->n = 0;
+  return err;
+}
+
+/*
+ * Stream t through the root into the members' new shards. The chunk buffer
+ * has two halves: while the members read chunk c out of one half, the root
+ * gathers chunk c + 1 into the other. When the root keeps its own box, its
+ * elements go straight from its old shard to its new one.
+ */
 static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
                      dt_tensor *o, char *chunk, int64_t C, char *pack) {
   dt_ctx *ctx = t->ctx;
   int P = ctx->size, me = ctx->rank, root = 0;
   size_t esz = dt_dtype_size(t->dtype);
   bool rep = t->layout->kind == DT__L_REPLICATED;
-  dt__runs mine;
+  dt__runs mine, odst;
   if (rep) {
     int64_t z[DT_MAX_DIMS] = {0};
     dt__box_runs(t->ndim, t->shape, z, t->shape, &mine);
   } else {
     dt__box_runs(t->ndim, t->shape, t->lstart, t->lshape, &mine);
   }
-  dt__runs odst;
   if (o)
     dt__box_runs(o->ndim, o->shape, o->lstart, o->lshape, &odst);
-  MPI_Request *req = malloc(sizeof(MPI_Request) * 2 * (size_t)P);
-  MPI_Datatype *types = malloc(sizeof(MPI_Datatype) * 2 * (size_t)P);
+  /* Does the root's new box equal what it holds? (replicated metadata) */
+  int rq = m->dst_of_src[root];
+  bool direct = !rep && rq >= 0 && DL->kind != DT__L_REPLICATED;
+  if (direct) {
+    int64_t s1[DT_MAX_DIMS], n1[DT_MAX_DIMS], s2[DT_MAX_DIMS], n2[DT_MAX_DIMS];
+    dt__layout_box(t->layout, root, s1, n1);
+    dt__layout_box(DL, rq, s2, n2);
+    for (int d = 0; d < t->ndim; d++)
+      direct = direct && n1[d] == n2[d] && (n1[d] == 0 || s1[d] == s2[d]);
+  }
+  if (direct && me == root && o && o->lnumel > 0) {
+    if (dt_is_contiguous(t))
+      dt__memcpy_par(dt__local_ptr(o), dt__local_ptr(t),
+                     (size_t)t->lnumel * esz);
+    else
+      dt__copy_strided(t->ndim, t->lshape, dt__local_ptr(o), o->dtype,
+                       o->lstride, dt__local_ptr(t), t->dtype, t->lstride);
+  }
+  MPI_Request *req = malloc(sizeof(MPI_Request) * 3 * (size_t)P);
+  MPI_Datatype *types = malloc(sizeof(MPI_Datatype) * 3 * (size_t)P);
   DT_CHECK(req && types, DT_ERR_NOMEM, "cannot allocate requests");
+  pending_sends half[2] = {{req + P, types + P, 0},
+                           {req + 2 * P, types + 2 * P, 0}};
   dt_err err = DT_OK;
-  for (int64_t g0 = 0; g0 < t->numel && !err; g0 += C) {
+  int64_t c = 0;
+  for (int64_t g0 = 0; g0 < t->numel && !err; g0 += C, c++) {
     int64_t g1 = g0 + C < t->numel ? g0 + C : t->numel;
+    char *buf = chunk + (size_t)(c & 1) * (size_t)C * esz;
     int nreq = 0, ntypes = 0;
-    /* gather */
+    /* gather into this half, once its previous scatter is done */
     if (me == root) {
+      err = finish_sends(&half[c & 1]);
       for (int r = 0; r < P && !err && !rep; r++) {
         if (r == root)
           continue;
@@ -217,14 +264,14 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
         err = chunk_type(&R, g0, g1, esz, &ty);
         if (!err && ty != MPI_DATATYPE_NULL) {
           types[ntypes++] = ty;
-          int rc = MPI_Irecv(chunk, 1, ty, r, 41, ctx->comm, &req[nreq++]);
+          int rc = MPI_Irecv(buf, 1, ty, r, 41, ctx->comm, &req[nreq++]);
           if (rc != MPI_SUCCESS)
             err = dt__mpi_error(rc, "MPI_Irecv (deepcopy)");
         }
       }
-      /* the root's own elements */
+      /* the root's own elements, unless they go straight across */
       int64_t a = count_below(&mine, g0), b = count_below(&mine, g1);
-      if (!err && a < b) {
+      if (!err && a < b && !direct) {
         MPI_Datatype ty;
         err = chunk_type(&mine, g0, g1, esz, &ty);
         if (!err) {
@@ -234,7 +281,7 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
             p = pack;
           }
           int pos = 0;
-          int rc = MPI_Unpack(p, (int)((b - a) * (int64_t)esz), &pos, chunk, 1,
+          int rc = MPI_Unpack(p, (int)((b - a) * (int64_t)esz), &pos, buf, 1,
                               ty, MPI_COMM_SELF);
           MPI_Type_free(&ty);
           if (rc != MPI_SUCCESS)
@@ -262,9 +309,9 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
     }
     for (int k = 0; k < ntypes; k++)
       MPI_Type_free(&types[k]);
-    nreq = ntypes = 0;
-    /* scatter */
+    /* scatter out of this half: posted, completed before its next reuse */
     if (me == root) {
+      pending_sends *h = &half[c & 1];
       for (int q = 0; q < m->dsz && !err; q++) {
         int r = m->src_of_dst[q];
         int64_t s[DT_MAX_DIMS], n[DT_MAX_DIMS];
@@ -273,15 +320,15 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
         dt__box_runs(t->ndim, t->shape, s, n, &R);
         if (r == root) {
           int64_t a = count_below(&R, g0), b = count_below(&R, g1);
-          if (a < b) {
+          if (a < b && !direct) {
             MPI_Datatype ty;
             err = chunk_type(&R, g0, g1, esz, &ty);
             int pos = 0;
-            int rc = err ? MPI_SUCCESS
-                         : MPI_Pack(chunk, 1, ty,
-                                    dt__local_ptr(o) + a * (int64_t)esz,
-                                    (int)((b - a) * (int64_t)esz), &pos,
-                                    MPI_COMM_SELF);
+            int rc =
+                err ? MPI_SUCCESS
+                    : MPI_Pack(buf, 1, ty, dt__local_ptr(o) + a * (int64_t)esz,
+                               (int)((b - a) * (int64_t)esz), &pos,
+                               MPI_COMM_SELF);
             if (!err)
               MPI_Type_free(&ty);
             if (rc != MPI_SUCCESS)
@@ -292,8 +339,8 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
         MPI_Datatype ty;
         err = chunk_type(&R, g0, g1, esz, &ty);
         if (!err && ty != MPI_DATATYPE_NULL) {
-          types[ntypes++] = ty;
-          int rc = MPI_Isend(chunk, 1, ty, r, 42, ctx->comm, &req[nreq++]);
+          h->types[h->n] = ty;
+          int rc = MPI_Isend(buf, 1, ty, r, 42, ctx->comm, &h->req[h->n++]);
           if (rc != MPI_SUCCESS)
             err = dt__mpi_error(rc, "MPI_Isend (deepcopy)");
         }
@@ -308,13 +355,10 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
           err = dt__mpi_error(rc, "MPI_Recv (deepcopy)");
       }
     }
-    if (nreq) {
-      int rc = MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
-      if (rc != MPI_SUCCESS && !err)
-        err = dt__mpi_error(rc, "MPI_Waitall (deepcopy scatter)");
-    }
-    for (int k = 0; k < ntypes; k++)
-      MPI_Type_free(&types[k]);
+  }
+  for (int k = 0; k < 2; k++) {
+    dt_err e = finish_sends(&half[k]);
+    err = err ? err : e;
   }
   free(req);
   free(types);
@@ -332,7 +376,8 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
   dt_tensor *o = NULL;
   char *chunk = NULL, *pack = NULL;
   size_t esz = dt_dtype_size(t->dtype);
-  int64_t C = (int64_t)(ctx->chunk_budget / esz);
+  /* two halves of the budget: one gathered while the other is scattered */
+  int64_t C = (int64_t)(ctx->chunk_budget / 2 / esz);
   if (C < 1)
     C = 1;
   dt_err err = out ? DT_OK : dt__error(DT_ERR_NULL, "out is NULL");
@@ -354,10 +399,10 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
    * strided shard. */
   int64_t packn = t->lnumel < C ? t->lnumel : C;
   if (!err && ctx->rank == 0) {
-    chunk = dt__alloc((size_t)C * esz);
+    chunk = dt__alloc(2 * (size_t)C * esz);
     if (!chunk)
       err = dt__error(DT_ERR_NOMEM, "cannot allocate the %zu-byte chunk",
-                      (size_t)C * esz);
+                      2 * (size_t)C * esz);
   }
   if (!err && !dt_is_contiguous(t) && packn > 0) {
     pack = dt__alloc((size_t)packn * esz);
@@ -369,7 +414,7 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
     err = stream(t, DL, &m, o, chunk, C, pack);
   err = dt__agree(ctx->comm, err, 0);
   if (chunk)
-    dt__free(chunk, (size_t)C * esz);
+    dt__free(chunk, 2 * (size_t)C * esz);
   if (pack)
     dt__free(pack, (size_t)packn * esz);
   free(m.dst_of_src);
@@ -381,6 +426,17 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
   }
   if (o)
     o->requires_grad = t->requires_grad;
+  /* .grad travels too (a deep copy of it, attached to the copy). */
+  if (t->grad) {
+    dt_tensor *g = NULL;
+    err = dt_deepcopy(t->grad, dst, &g);
+    if (err) {
+      dt__tensor_free(o);
+      DT_RETURN(err);
+    }
+    if (o)
+      o->grad = g;
+  }
   *out = o;
   return DT_OK;
 }

@@ -35,7 +35,7 @@ static void fill_by_index(dt_tensor *t, index_fn fn, const void *arg) {
   dt__box_runs(t->ndim, t->shape, t->lstart, t->lshape, &R);
   size_t esz = dt_dtype_size(t->dtype);
   char *base = dt__local_ptr(t);
-#pragma omp parallel if (total > DT_OMP_MIN)
+#pragma omp parallel num_threads(dt__threads()) if (total > DT_OMP_MIN)
   {
     int nt = omp_get_num_threads(), id = omp_get_thread_num();
     int64_t per = ((total + nt - 1) / nt + 63) / 64 * 64;
@@ -58,7 +58,7 @@ static void fill_pattern(dt_tensor *t, const void *elem) {
   bool zero = true;
   for (size_t k = 0; k < esz; k++)
     zero = zero && ((const unsigned char *)elem)[k] == 0;
-#pragma omp parallel if (n > DT_OMP_MIN)
+#pragma omp parallel num_threads(dt__threads()) if (n > DT_OMP_MIN)
   {
     int nt = omp_get_num_threads(), id = omp_get_thread_num();
     int64_t per = ((n + nt - 1) / nt + 63) / 64 * 64;
@@ -557,8 +557,8 @@ static void copy_box_from_full(dt_tensor *t, const void *data, dt_dtype sdt) {
   size_t ssz = dt_dtype_size(sdt), dsz = dt_dtype_size(t->dtype);
   char *dst = dt__local_ptr(t);
   const char *src = data;
-#pragma omp parallel for schedule(static) if (t->lnumel > DT_OMP_MIN &&        \
-                                              R.nruns > 1)
+#pragma omp parallel for num_threads(dt__threads())                            \
+    schedule(static) if (t->lnumel > DT_OMP_MIN && R.nruns > 1)
   for (int64_t k = 0; k < R.nruns; k++)
     dt__convert(dst + k * R.run_len * (int64_t)dsz, t->dtype,
                 src + dt__run_global(&R, k) * (int64_t)ssz, sdt, R.run_len);

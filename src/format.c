@@ -634,6 +634,47 @@ static void add_suffixes(sbuf *b, char suffixes[][SUFFIX_LEN], int n) {
 }
 
 /* repr(tensor) from the gathered selection (vals; NULL when empty). */
+/* PyTorch's name for the node that made a tensor. */
+static const char *grad_fn_name(dt__op op) {
+  switch (op) {
+  case DT__OP_ADD:
+  case DT__OP_ADDS:
+    return "AddBackward0";
+  case DT__OP_SUB:
+    return "SubBackward0";
+  case DT__OP_MUL:
+  case DT__OP_MULS:
+    return "MulBackward0";
+  case DT__OP_DIV:
+    return "DivBackward0";
+  case DT__OP_NEG:
+    return "NegBackward0";
+  case DT__OP_POW:
+    return "PowBackward0";
+  case DT__OP_EXP:
+    return "ExpBackward0";
+  case DT__OP_LOG:
+    return "LogBackward0";
+  case DT__OP_SUM:
+    return "SumBackward0";
+  case DT__OP_MEAN:
+    return "MeanBackward0";
+  case DT__OP_MATMUL:
+    return "MmBackward0";
+  case DT__OP_CLONE:
+    return "CloneBackward0";
+  case DT__OP_REDIST:
+    return "ToCopyBackward0";
+  case DT__OP_VIEW:
+    return "ViewBackward0";
+  case DT__OP_SLICE:
+    return "SliceBackward0";
+  case DT__OP_TRANSPOSE:
+    return "TransposeBackward0";
+  }
+  return "Backward";
+}
+
 static dt_err build_repr(const dt_tensor *t, const printer *pr, char **out) {
   sbuf b = {NULL, 0, 0, false};
   char suffixes[3][SUFFIX_LEN];
@@ -660,7 +701,10 @@ static dt_err build_repr(const dt_tensor *t, const printer *pr, char **out) {
                dt_dtype_name(t->dtype));
     put_tensor(pr, &b, 0, 0, PRINT_INDENT);
   }
-  if (t->requires_grad)
+  if (t->grad_fn)
+    snprintf(suffixes[nsuf++], sizeof suffixes[0], "grad_fn=<%s>",
+             grad_fn_name(t->grad_fn->op));
+  else if (t->requires_grad)
     snprintf(suffixes[nsuf++], sizeof suffixes[0], "requires_grad=True");
   add_suffixes(&b, suffixes, nsuf);
   if (b.oom) {

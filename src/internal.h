@@ -151,6 +151,10 @@ struct dt_ctx {
   atomic_long live; /* tensors alive on this context */
 };
 
+/* Threads for the library's parallel loops (ctx.c): OMP_NUM_THREADS or
+ * DT_NUM_THREADS when set, else the rank's cores / ranks on the node. */
+int dt__threads(void);
+
 /* ------------------------------------------------------------------------ */
 /* Layout (layout.c): immutable, reference counted, shared between tensors.  */
 /* ------------------------------------------------------------------------ */
@@ -233,7 +237,10 @@ typedef struct dt_storage {
   atomic_ullong version; /* bumped by every in-place write */
 } dt_storage;
 
+struct dt__node;
+
 struct dt_tensor {
+  atomic_long refs; /* the user's handle, graph nodes, views saved */
   dt_ctx *ctx;
   dt_dtype dtype;
   int ndim;
@@ -248,6 +255,8 @@ struct dt_tensor {
   int64_t loffset;              /* in elements */
   int64_t lnumel;
   bool requires_grad;
+  dt_tensor *grad;          /* owned; same shape, dtype and layout */
+  struct dt__node *grad_fn; /* owned reference; NULL for leaves */
 };
 
 /* A tensor over `layout` (a reference is taken) with fresh, uninitialised,
@@ -265,6 +274,12 @@ dt_err dt__tensor_share(const dt_tensor *base, dt_layout *layout,
 static inline void dt__bump_version(dt_tensor *t) {
   if (t->storage)
     atomic_fetch_add(&t->storage->version, 1);
+}
+/* Take / release a reference (dt__tensor_free releases one). */
+static inline dt_tensor *dt__tensor_ref(dt_tensor *t) {
+  if (t)
+    atomic_fetch_add(&t->refs, 1);
+  return t;
 }
 /* Free a tensor without touching its context's counters' invariants. */
 void dt__tensor_free(dt_tensor *t);
@@ -296,6 +311,34 @@ int64_t dt__load_i64(const void *src, dt_dtype dt, int64_t i);
 /* Kernels (ops.c)                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* Every recorded operation; the backward rules switch on it (autograd.c). */
+typedef enum dt__op {
+  DT__OP_ADD,
+  DT__OP_SUB,
+  DT__OP_MUL,
+  DT__OP_DIV,
+  DT__OP_NEG,
+  DT__OP_POW,
+  DT__OP_ADDS,
+  DT__OP_MULS,
+  DT__OP_EXP,
+  DT__OP_LOG,
+  DT__OP_SUM,
+  DT__OP_MEAN,
+  DT__OP_MATMUL,
+  DT__OP_CLONE,
+  DT__OP_REDIST,
+  DT__OP_VIEW,
+  DT__OP_SLICE,
+  DT__OP_TRANSPOSE
+} dt__op;
+
+/* out = a op b (b == NULL: a unary op with scalar s) over an nd box of
+ * float32/float64 elements, strides in elements (0 broadcasts). */
+void dt__ew(dt__op op, double s, int nd, const int64_t *shape, dt_dtype dt,
+            void *out, const int64_t *ostride, const void *a,
+            const int64_t *astride, const void *b, const int64_t *bstride);
+
 /* memcpy split between OpenMP threads when large (serial inside a region). */
 void dt__memcpy_par(void *dst, const void *src, size_t n);
 /* dst[i] = (ddt) src[i] over an nd-box of `shape`, strides in elements
@@ -303,6 +346,39 @@ void dt__memcpy_par(void *dst, const void *src, size_t n);
 void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
                       const int64_t *dstride, const void *src, dt_dtype sdt,
                       const int64_t *sstride);
+
+/* ------------------------------------------------------------------------ */
+/* Exact summation (exact.c)                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* 32-bit digits from 2^-1074 up to 2^1166: any double, any count of them. */
+#define DT_XLIMBS 70
+enum {
+  DT_XACC_NAN = 1,
+  DT_XACC_PINF = 2,
+  DT_XACC_NINF = 4,
+  DT_XACC_NONNEGZERO = 8, /* something other than -0.0 was added */
+  DT_XACC_ANY = 16        /* something was added */
+};
+typedef struct dt__xacc {
+  int64_t limb[DT_XLIMBS]; /* value = sum limb[k] 2^(32k - 1074) */
+  int64_t nadd;            /* additions since the last normalisation */
+  uint32_t flags;
+} dt__xacc;
+
+void dt__xacc_init(dt__xacc *a);
+void dt__xacc_normalize(dt__xacc *a);
+void dt__xacc_add(dt__xacc *a, double x);
+/* The exact product x * y (two doubles: x*y and fma(x, y, -x*y)). */
+void dt__xacc_add_prod(dt__xacc *a, double x, double y);
+/* n elements of a float32/float64 array with element stride st. */
+void dt__xacc_add_array(dt__xacc *a, const void *p, dt_dtype dt, int64_t n,
+                        int64_t st);
+void dt__xacc_merge(dt__xacc *a, const dt__xacc *b);
+/* The value rounded once to dtype (float32 or float64), as a double. */
+double dt__xacc_round(const dt__xacc *a, dt_dtype dt);
+/* The value divided by n, rounded once. */
+double dt__xacc_round_div(const dt__xacc *a, int64_t n, dt_dtype dt);
 
 /* ------------------------------------------------------------------------ */
 /* Box iteration                                                             */
@@ -380,6 +456,74 @@ void dt__box_to_global(void *global, const void *src, int ndim,
  * of the selection. Collective. */
 dt_err dt__gather_select(const dt_tensor *t, int64_t *const *idx,
                          const int64_t *cnt, void *buf);
+
+/* ------------------------------------------------------------------------ */
+/* Checksums (checksum.c)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* dt_checksum's per-element hash summed over n elements at stride s
+ * (elements), global indices g, g + 1, ... (vectorised when s == 1). */
+uint64_t dt__hash_stretch(const char *p, size_t esz, int64_t s, uint64_t g,
+                          int64_t n);
+/* The fingerprint from the wrapping sum S of the element hashes. */
+uint64_t dt__checksum_finish(dt_dtype dtype, int ndim, const int64_t *shape,
+                             uint64_t S);
+/* Tests: 0 picks the best vector path, 1 baseline only, 2 at most AVX2. */
+extern int dt__hash_level;
+
+/* ------------------------------------------------------------------------ */
+/* Autograd (autograd.c)                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Where an input's gradient goes: the node that produced it, or the leaf
+ * whose .grad accumulates it (neither: the input needs no gradient). */
+typedef struct dt__edge {
+  struct dt__node *fn;
+  dt_tensor *leaf;
+} dt__edge;
+
+typedef struct dt__node {
+  atomic_long refs;
+  dt__op op;
+  dt_ctx *ctx;
+  int nin;
+  dt__edge in[2];
+  /* what each input looked like, so its gradient can match it */
+  dt_layout *in_layout[2];
+  dt_dtype in_dtype[2];
+  bool bcast[2]; /* a 0-d input broadcast against the other */
+  /* tensors saved for backward (detached views) and their versions */
+  dt_tensor *saved[2];
+  unsigned long long saved_ver[2];
+  double scalar;   /* POW exponent, ADDS/MULS scalar */
+  int64_t iarg[3]; /* SLICE: axis, start, step; TRANSPOSE: the two axes */
+  bool released;   /* saved tensors freed by a backward pass */
+  /* backward bookkeeping */
+  dt_tensor *pending; /* accumulated gradient of the output */
+  int deps;
+  struct dt__node *link; /* freeing without recursion */
+} dt__node;
+
+/* A node for `op` over the given inputs when grad mode is on and an input
+ * requires grad; NULL (and DT_OK) otherwise. Not collective. */
+dt_err dt__node_new(dt__op op, int nin, const dt_tensor *const *inputs,
+                    dt__node **out);
+/* Save t (as a detached view) in slot k. */
+dt_err dt__node_save(dt__node *n, int k, const dt_tensor *t);
+/* Make out the node's output: out->grad_fn = n (the reference moves). */
+void dt__node_attach(dt__node *n, dt_tensor *out);
+void dt__node_unref(dt__node *n);
+/* Record a one-input structural op (clone, redistribute, views) on out. */
+dt_err dt__record_unary(dt__op op, const dt_tensor *in, dt_tensor *out,
+                        const int64_t *iarg);
+/* Gradients of a matmul's inputs (matmul.c); NULL outputs are skipped. */
+dt_err dt__matmul_backward(const dt_tensor *a, const dt_tensor *b,
+                           const dt_tensor *g, dt_tensor **ga, dt_tensor **gb);
+/* The exact sum of t's elements over all ranks (each counted once). */
+dt_err dt__exact_sum(const dt_tensor *t, dt__xacc *out);
+/* Redistribute (differentiably) into a given layout and dtype. */
+dt_err dt__redistribute_layout(const dt_tensor *t, dt_layout *L, dt_dtype dt,
+                               dt_tensor **out);
 
 /* ------------------------------------------------------------------------ */
 /* Parsing (format.c)                                                        */

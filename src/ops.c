@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <math.h>
 #include <omp.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@ void dt__memcpy_par(void *dst, const void *src, size_t n) {
     memcpy(dst, src, n);
     return;
   }
-#pragma omp parallel
+#pragma omp parallel num_threads(dt__threads())
   {
     int nt = omp_get_num_threads(), id = omp_get_thread_num();
     /* 4 KiB aligned pieces so threads never share a cache line */
@@ -120,7 +121,7 @@ void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
   bool par = n >= DT_PAR_MIN && !omp_in_parallel();
   if (rows == 1) {
     /* One long row: split it between threads. */
-#pragma omp parallel if (par)
+#pragma omp parallel num_threads(dt__threads()) if (par)
     {
       int nt = omp_get_num_threads(), id = omp_get_thread_num();
       int64_t a = dt__block_start(len, nt, id),
@@ -131,7 +132,7 @@ void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
     }
     return;
   }
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for num_threads(dt__threads()) schedule(static) if (par)
   for (int64_t r = 0; r < rows; r++) {
     int64_t doff = 0, soff = 0, q = r;
     for (int d = m - 2; d >= 0; d--) {
@@ -142,5 +143,193 @@ void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
     }
     copy_row((char *)dst + doff * (int64_t)dsz, ddt, cds[m - 1],
              (const char *)src + soff * (int64_t)ssz, sdt, css[m - 1], len);
+  }
+}
+
+/* ---- elementwise arithmetic -----------------------------------------------
+ */
+
+/*
+ * Rows of up to three operands: drop extent-1 axes and merge axes that are
+ * contiguous in all of them (a zero stride, a broadcast scalar, merges with
+ * zero strides).
+ */
+static int collapse3(int nd, const int64_t *shape, const int64_t *const *st,
+                     int64_t *cs, int64_t (*cst)[DT_MAX_DIMS], int nops) {
+  int m = 0;
+  for (int d = 0; d < nd; d++) {
+    if (shape[d] == 1)
+      continue;
+    bool merge = m > 0;
+    for (int k = 0; merge && k < nops; k++)
+      merge = cst[k][m - 1] == st[k][d] * shape[d];
+    if (merge) {
+      cs[m - 1] *= shape[d];
+      for (int k = 0; k < nops; k++)
+        cst[k][m - 1] = st[k][d];
+      continue;
+    }
+    cs[m] = shape[d];
+    for (int k = 0; k < nops; k++)
+      cst[k][m] = st[k][d];
+    m++;
+  }
+  if (m == 0) {
+    cs[0] = 1;
+    for (int k = 0; k < nops; k++)
+      cst[k][0] = 1;
+    m = 1;
+  }
+  return m;
+}
+
+/* One row of a binary op. The dense case (strides 1, or a scalar b with
+ * stride 0) is written out so the compiler vectorises it. */
+// clang-format off
+#define DT_BIN_ROW(T, NAME)                                                    \
+static void NAME(dt__op op, int64_t n, T *o, int64_t os, const T *a,          \
+                 int64_t as, const T *b, int64_t bs) {                         \
+  if (os == 1 && as == 1 && bs == 1) {                                         \
+    switch (op) {                                                              \
+    case DT__OP_ADD: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] + b[i]; return; \
+    case DT__OP_SUB: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] - b[i]; return; \
+    case DT__OP_MUL: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] * b[i]; return; \
+    case DT__OP_DIV: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] / b[i]; return; \
+    default: break;                                                            \
+    }                                                                          \
+  }                                                                            \
+  if (os == 1 && as == 1 && bs == 0) {                                         \
+    const T s = b[0];                                                          \
+    switch (op) {                                                              \
+    case DT__OP_ADD: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] + s; return; \
+    case DT__OP_SUB: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] - s; return; \
+    case DT__OP_MUL: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] * s; return; \
+    case DT__OP_DIV: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] / s; return; \
+    default: break;                                                            \
+    }                                                                          \
+  }                                                                            \
+  for (int64_t i = 0; i < n; i++) {                                            \
+    T x = a[i * as], y = b[i * bs];                                            \
+    o[i * os] = op == DT__OP_ADD ? x + y : op == DT__OP_SUB ? x - y            \
+              : op == DT__OP_MUL ? x * y : x / y;                              \
+  }                                                                            \
+}
+// clang-format on
+DT_BIN_ROW(float, bin_row_f32)
+DT_BIN_ROW(double, bin_row_f64)
+
+/* Unary ops on one row; `s` is the scalar of ADDS, MULS and POW. */
+static double pow_elem(double x, double p) {
+  return p == 2.0 ? x * x : p == 1.0 ? x : p == 0.5 ? sqrt(x) : pow(x, p);
+}
+static float pow_elem_f(float x, double p) {
+  return p == 2.0   ? x * x
+         : p == 1.0 ? x
+         : p == 0.5 ? sqrtf(x)
+                    : powf(x, (float)p);
+}
+
+// clang-format off
+#define DT_UN_ROW(T, NAME, EXP, LOG, POW)                                      \
+static void NAME(dt__op op, double s, int64_t n, T *o, int64_t os,            \
+                 const T *a, int64_t as) {                                     \
+  const T c = (T)s;                                                            \
+  if (os == 1 && as == 1) {                                                    \
+    switch (op) {                                                              \
+    case DT__OP_NEG: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = -a[i]; return; \
+    case DT__OP_ADDS: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] + c; return; \
+    case DT__OP_MULS: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = a[i] * c; return; \
+    default: break;                                                            \
+    }                                                                          \
+  }                                                                            \
+  for (int64_t i = 0; i < n; i++) {                                            \
+    T x = a[i * as], y;                                                        \
+    switch (op) {                                                              \
+    case DT__OP_NEG: y = -x; break;                                            \
+    case DT__OP_ADDS: y = x + c; break;                                        \
+    case DT__OP_MULS: y = x * c; break;                                        \
+    case DT__OP_EXP: y = EXP(x); break;                                        \
+    case DT__OP_LOG: y = LOG(x); break;                                        \
+    default: y = POW(x, s); break;                                             \
+    }                                                                          \
+    o[i * os] = y;                                                             \
+  }                                                                            \
+}
+// clang-format on
+DT_UN_ROW(float, un_row_f32, expf, logf, pow_elem_f)
+DT_UN_ROW(double, un_row_f64, exp, log, pow_elem)
+
+/* Walk the rows of an nd box for up to three operands, in parallel when
+ * large; fn_row gets each row's pointers. */
+typedef struct ew {
+  dt__op op;
+  double s;
+  dt_dtype dt;
+  char *o;
+  const char *a, *b;
+} ew;
+
+static void ew_row(const ew *e, int64_t n, int64_t oo, int64_t os, int64_t ao,
+                   int64_t as, int64_t bo, int64_t bs) {
+  if (e->dt == DT_FLOAT32) {
+    float *o = (float *)(void *)e->o + oo;
+    const float *a = (const float *)(const void *)e->a + ao;
+    if (e->b)
+      bin_row_f32(e->op, n, o, os, a, as,
+                  (const float *)(const void *)e->b + bo, bs);
+    else
+      un_row_f32(e->op, e->s, n, o, os, a, as);
+  } else {
+    double *o = (double *)(void *)e->o + oo;
+    const double *a = (const double *)(const void *)e->a + ao;
+    if (e->b)
+      bin_row_f64(e->op, n, o, os, a, as,
+                  (const double *)(const void *)e->b + bo, bs);
+    else
+      un_row_f64(e->op, e->s, n, o, os, a, as);
+  }
+}
+
+void dt__ew(dt__op op, double s, int nd, const int64_t *shape, dt_dtype dt,
+            void *out, const int64_t *ostride, const void *a,
+            const int64_t *astride, const void *b, const int64_t *bstride) {
+  int64_t n = 1;
+  for (int d = 0; d < nd; d++)
+    n *= shape[d];
+  if (n == 0)
+    return;
+  const int64_t *st[3] = {ostride, astride, b ? bstride : astride};
+  int64_t cs[DT_MAX_DIMS], cst[3][DT_MAX_DIMS];
+  int m = collapse3(nd, shape, st, cs, cst, 3);
+  ew e = {op, s, dt, out, a, b};
+  int64_t len = cs[m - 1], rows = n / len;
+  bool par = n >= DT_PAR_MIN && !omp_in_parallel();
+  if (rows == 1) {
+#pragma omp parallel num_threads(dt__threads()) if (par)
+    {
+      int nt = omp_get_num_threads(), id = omp_get_thread_num();
+      /* chunks of whole cache lines so threads never share one */
+      int64_t blocks = (len + 15) / 16;
+      int64_t lo = dt__block_start(blocks, nt, id) * 16;
+      int64_t hi = dt__block_start(blocks, nt, id + 1) * 16;
+      hi = hi < len ? hi : len;
+      if (lo < hi)
+        ew_row(&e, hi - lo, lo * cst[0][m - 1], cst[0][m - 1],
+               lo * cst[1][m - 1], cst[1][m - 1], lo * cst[2][m - 1],
+               cst[2][m - 1]);
+    }
+    return;
+  }
+#pragma omp parallel for num_threads(dt__threads()) schedule(static) if (par)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t off[3] = {0, 0, 0}, q = r;
+    for (int d = m - 2; d >= 0; d--) {
+      int64_t i = q % cs[d];
+      q /= cs[d];
+      for (int k = 0; k < 3; k++)
+        off[k] += i * cst[k][d];
+    }
+    ew_row(&e, len, off[0], cst[0][m - 1], off[1], cst[1][m - 1], off[2],
+           cst[2][m - 1]);
   }
 }

@@ -217,6 +217,7 @@ static dt_tensor *tensor_shell(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout) {
     t->shape[d] = layout->shape[d];
     t->numel *= t->shape[d];
   }
+  atomic_init(&t->refs, 1);
   t->layout = dt__layout_ref(layout);
   dt__layout_box(layout, ctx->rank, t->lstart, t->lshape);
   int64_t s = 1;
@@ -274,8 +275,11 @@ dt_err dt__tensor_share(const dt_tensor *base, dt_layout *layout,
 }
 
 void dt__tensor_free(dt_tensor *t) {
-  if (!t)
+  if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
     return;
+  dt__tensor_free(t->grad);
+  if (t->grad_fn)
+    dt__node_unref(t->grad_fn);
   storage_unref(t->storage);
   dt__layout_unref(&t->layout);
   atomic_fetch_sub(&t->ctx->live, 1);
@@ -395,7 +399,7 @@ static inline int32_t f2i32(double x) {
     DT *restrict d_ = dst;                                                     \
     const ST *restrict s_ = src;                                               \
     if (n > 65536 && !omp_in_parallel()) {                                     \
-      _Pragma("omp parallel for simd schedule(static)")                        \
+      _Pragma("omp parallel for simd schedule(static) num_threads(dt__threads())")                        \
       for (int64_t i = 0; i < n; i++) {                                        \
         ST v = s_[i];                                                          \
         d_[i] = (DT)(EXPR);                                                    \

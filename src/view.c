@@ -250,6 +250,10 @@ dt_err dt_view(const dt_tensor *t, int ndim, const int64_t *shape,
     err = resolve_shape(t, ndim, shape, s);
   if (!err)
     err = try_view(t, ndim, s, &v);
+  if (v) {
+    v->requires_grad = false;
+    err = dt__record_unary(DT__OP_VIEW, t, v, NULL);
+  }
   err = dt__agree(t->ctx->comm, err, err ? 0 : shape_hash(ndim, s));
   if (err) {
     dt__tensor_free(v);
@@ -275,6 +279,10 @@ dt_err dt_reshape(const dt_tensor *t, int ndim, const int64_t *shape,
     DT_RETURN(err);
   /* A view when every rank can; the verdict is agreed. */
   int64_t failed = try_view(t, ndim, s, &v) != DT_OK;
+  if (!failed) {
+    v->requires_grad = false;
+    failed = dt__record_unary(DT__OP_VIEW, t, v, NULL) != DT_OK;
+  }
   err = dt__agree_max(t->ctx->comm, DT_OK, 0, &failed);
   if (!err && !failed) {
     *out = v;
@@ -289,6 +297,8 @@ dt_err dt_reshape(const dt_tensor *t, int ndim, const int64_t *shape,
    * 0, or replicated), view both sides as 1-D, and redistribute.
    */
   dt_tensor *flat_src = NULL, *tmp = NULL, *res = NULL, *flat_dst = NULL;
+  bool grad_mode = t->ctx->grad_enabled;
+  t->ctx->grad_enabled = false; /* the copy's steps are one VIEW step */
   const int64_t n = t->numel;
   bool rep = t->layout->kind == DT__L_REPLICATED;
   dt_opts o = {.dtype = t->dtype,
@@ -311,11 +321,17 @@ dt_err dt_reshape(const dt_tensor *t, int ndim, const int64_t *shape,
   dt_tensor_destroy(&flat_src);
   dt_tensor_destroy(&flat_dst);
   dt_tensor_destroy(&tmp);
+  t->ctx->grad_enabled = grad_mode;
   if (err) {
     dt_tensor_destroy(&res);
     DT_RETURN(err);
   }
-  res->requires_grad = t->requires_grad;
+  err = dt__record_unary(DT__OP_VIEW, t, res, NULL);
+  err = dt__agree(t->ctx->comm, err, 0);
+  if (err) {
+    dt_tensor_destroy(&res);
+    DT_RETURN(err);
+  }
   *out = res;
   return DT_OK;
 }
@@ -359,6 +375,12 @@ dt_err dt_slice(const dt_tensor *t, int axis, int64_t start, int64_t stop,
     v->loffset += (g - t->lstart[a]) * t->lstride[a];
   }
   v->lstride[a] = t->lstride[a] * step;
+  v->requires_grad = false;
+  err = dt__record_unary(DT__OP_SLICE, t, v, (int64_t[3]){a, start, step});
+  if (err) {
+    dt__tensor_free(v);
+    DT_RETURN(err);
+  }
   *out = v;
   return DT_OK;
 }
@@ -385,6 +407,12 @@ dt_err dt_transpose(const dt_tensor *t, int axis0, int axis1, dt_tensor **out) {
     v->lstride[d] = t->lstride[d];
   v->lstride[a] = t->lstride[b];
   v->lstride[b] = t->lstride[a];
+  v->requires_grad = false;
+  err = dt__record_unary(DT__OP_TRANSPOSE, t, v, (int64_t[3]){a, b, 0});
+  if (err) {
+    dt__tensor_free(v);
+    DT_RETURN(err);
+  }
   *out = v;
   return DT_OK;
 }

@@ -193,6 +193,17 @@ static void t_copy_random_pairs(void) {
   CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* Large strided pieces (packed rather than sent as datatypes). */
+static void t_copy_large_pieces(void) {
+  const int64_t s2[2] = {600, 700};
+  int bad = 0;
+  bad += !copy_case(0, 1, DT_FLOAT64, DT_FLOAT64, 2, s2, 2, s2);
+  bad += !copy_case(1, 0, DT_FLOAT64, DT_FLOAT64, 2, s2, 2, s2);
+  bad += !copy_case(1, 6, DT_FLOAT32, DT_FLOAT32, 2, s2, 2, s2);
+  bad += !copy_case(7, 4, DT_FLOAT64, DT_FLOAT64, 2, s2, 2, s2);
+  CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* Known values: broadcasting a column and converting float to int. */
 static void t_copy_known_values(void) {
   const int64_t ds[2] = {3, 4}, ss[2] = {3, 1};
@@ -458,6 +469,7 @@ static const dt_test_case cases[] = {
     {"copy_ across every pair of layout kinds", t_copy_all_layout_pairs},
     {"copy_ over random layouts, dtypes, broadcasts", t_copy_random_pairs},
     {"copy_ known values (broadcast, conversion)", t_copy_known_values},
+    {"copy_ of large strided pieces", t_copy_large_pieces},
     {"copy_ with messages split into pieces", t_copy_split_messages},
     {"copy_ writes in place (views, user buffers)", t_copy_writes_in_place},
     {"copy_ with overlapping memory", t_copy_overlap},

@@ -9,12 +9,18 @@ function(run)
 endfunction()
 
 set(prefix ${WORK_DIR}/prefix)
+# A sanitized library needs sanitized programs (the runtime must come first).
+set(san_flags "")
+if(SANITIZE)
+  set(san_flags -fsanitize=address,undefined)
+endif()
 file(REMOVE_RECURSE ${WORK_DIR})
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
 
 # CMake package
+string(REPLACE ";" " " san_string "${san_flags}")
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/cmake
-    -DCMAKE_PREFIX_PATH=${prefix})
+    -DCMAKE_PREFIX_PATH=${prefix} "-DCMAKE_C_FLAGS=${san_string}")
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake)
 run(timeout 120 ${MPIEXEC} --oversubscribe -np 2 ${WORK_DIR}/cmake/consumer)
 if(NOT out MATCHES "consumer ok")
@@ -27,7 +33,7 @@ run(${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pcdir} pkg-config --cflags --libs 
 string(STRIP "${out}" flags)
 separate_arguments(flags UNIX_COMMAND "${flags}")
 file(GLOB libdirs ${prefix}/lib*)
-run(cc -std=c11 ${SOURCE_DIR}/tests/consumer/main.c ${flags} -Wl,-rpath,${libdirs}
+run(cc -std=c11 ${san_flags} ${SOURCE_DIR}/tests/consumer/main.c ${flags} -Wl,-rpath,${libdirs}
     -o ${WORK_DIR}/consumer-pc)
 run(timeout 120 ${MPIEXEC} --oversubscribe -np 2 ${WORK_DIR}/consumer-pc)
 if(NOT out MATCHES "consumer ok")
