@@ -770,6 +770,166 @@ dt_err dt_print(const dt_tensor *t, FILE *f);
 dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 
 /* ------------------------------------------------------------------------ */
+/* Checkpoints (parallel HDF5)                                               */
+/*                                                                          */
+/* Save at P ranks, load at Q ranks into any layout; a save either replaces */
+/* the file completely or leaves the previous one untouched.                */
+/*                                                                          */
+/* On-disk format "dtensor-checkpoint", version 1: one HDF5 file that any   */
+/* HDF5 tool reads (h5dump, h5py).                                          */
+/*  - Each tensor is one dataset at its name, relative to the root group    */
+/*    ("model/w" is dataset "w" in group "model"), holding the global array */
+/*    in C order: contiguous storage, native little-endian types (float32   */
+/*    IEEE F32LE, float64 IEEE F64LE, int32 STD_I32LE, int64 STD_I64LE; bool */
+/*    is h5py's bool, an enum over a signed byte {FALSE = 0, TRUE = 1}). A  */
+/*    0-d tensor has a scalar dataspace; an empty one a zero-sized axis.    */
+/*  - Attributes of each tensor dataset:                                    */
+/*      dtensor_format  string  "dtensor-checkpoint"                        */
+/*      dtensor_version int32   1                                           */
+/*      dtype           string  "float32" "float64" "int32" "int64" "bool"  */
+/*      ndim            int32   0 .. DT_MAX_DIMS                            */
+/*      shape           int64[ndim]; an empty (null) attribute when ndim = 0 */
+/*      layout          string  the layout it was saved from, for people:   */
+/*                              "split axis=0 ranks=4", "replicated ranks=2",*/
+/*                              "grid 2x2 ranks=4", "cuts 4x1 ranks=4",     */
+/*                              "irregular ranks=3"                         */
+/*      requires_grad   int32   0 or 1                                      */
+/*      checksum        uint64  dt_checksum of the tensor                   */
+/*    Strings are fixed-length ASCII (readers also accept variable-length). */
+/*  - The gradient of tensor "<name>", when it has one, is the dataset      */
+/*    "<name>@grad" beside it, with the same attributes (requires_grad 0).  */
+/*    Names never contain '@', so this cannot collide with a tensor.        */
+/*  - Root group attributes: dtensor_format, dtensor_version (as above) and */
+/*    rng_seed, rng_offset (uint64): the context's generator state.         */
+/*  - Datasets of 64 KiB and more start at a multiple of the alignment      */
+/*    (1 MiB unless dt_save_opts says otherwise). Datasets without a        */
+/*    dtensor_format attribute are foreign data: ignored by dt_list.        */
+/*                                                                          */
+/* Tensor names: 1 .. DT_NAME_MAX bytes of printable ASCII without spaces   */
+/* or '@', components separated by single '/' (no leading or trailing '/', */
+/* no component "." or ".."). PyTorch state-dict keys such as               */
+/* "encoder.layers.0.weight" are valid names.                               */
+/*                                                                          */
+/* Errors of the functions below, the same on every rank: DT_ERR_IO (a      */
+/* missing, unreadable or unwritable file or directory, a failed write,     */
+/* flush, rename or fsync), DT_ERR_FORMAT (not an HDF5 file, a damaged or   */
+/* truncated one, or a file or dataset that is not a valid checkpoint: a    */
+/* missing or mistyped attribute, wrong format name or version, unknown     */
+/* dtype, ndim above DT_MAX_DIMS, sizes that overflow, a dataset whose      */
+/* extent or element type disagrees with its attributes), DT_ERR_CHECKSUM   */
+/* (the data read do not match the recorded checksum), DT_ERR_HDF5 (the     */
+/* HDF5 library failed otherwise), DT_ERR_ARG (an invalid name, or a name   */
+/* not in the file). Messages name the file and the tensor. Everything is   */
+/* validated before any tensor memory is allocated. HDF5's own error        */
+/* printing is silenced during these calls (the caller's handler is         */
+/* restored afterwards).                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** Longest tensor name in a checkpoint, in bytes. */
+#define DT_NAME_MAX 255
+
+/** Options of dt_save; NULL or a zeroed struct means the defaults. */
+typedef struct dt_save_opts {
+  bool skip_grads;  /* do not store gradients */
+  size_t alignment; /* file alignment of datasets of 64 KiB and more, a power
+                       of two up to 1 GiB; 0 means 1 MiB */
+} dt_save_opts;
+
+/**
+ * Write tensors[0..n-1] under names[0..n-1], their gradients (unless
+ * opts->skip_grads) and ctx's generator state to one HDF5 file at `path`.
+ * Collective over ctx: every rank passes the same path, names and tensors
+ * (tensors of ctx, any layout or dtype, views included). n may be 0 (the
+ * file then holds only the generator state).
+ *
+ * Each rank writes its own box of each tensor as one hyperslab per
+ * collective H5Dwrite (pieces of at most 1 GiB; a strided shard is packed
+ * through buffers of the context's chunk budget; a replicated tensor is
+ * written 1/P by each rank). When every rank's box is one contiguous range
+ * of the file (split on axis 0, replicated, 0-d) MPI-IO writes each box
+ * directly under the collective call; interleaved boxes (a split on a later
+ * axis, a grid) go through MPI-IO's collective buffering. Datasets are
+ * contiguous, allocated at creation and never filled (H5D_FILL_TIME_NEVER);
+ * metadata writes are collective (reads too, with HDF5 versions where that
+ * works: not 1.10.5-1.10.8). The checksums are computed by the rank's other
+ * OpenMP threads while the data are written and synced.
+ *
+ * Atomic: the file is written as "<dir>/.<file>.tmp.<pid>.<ns>" in the
+ * target's directory, flushed to disk (MPI_File_sync on every rank),
+ * closed and fsynced; only when every rank has succeeded does rank 0
+ * rename it over `path` and fsync the directory. On any failure every rank
+ * returns the same code, the temporary is removed before any rank returns,
+ * and a previous file at `path` is untouched (except when only the final
+ * directory fsync fails: the complete new file is then in place, but the
+ * rename may not survive a power loss). A process killed during a
+ * save leaves the previous file intact and may leave the temporary behind
+ * (".<file>.tmp.*", safe to delete).
+ *
+ * Testing hooks (environment, read at every call): DT_FAULT_SAVE_RANK=r
+ * makes rank r fail at the point named by DT_FAULT_SAVE_POINT: "write"
+ * (default: after the first dataset's data are written), "close" (after
+ * the flush, before the close) or "rename" (the rename fails; rank 0 only,
+ * it renames). DT_FAULT_SAVE_STALL=s makes every rank where it is set sleep
+ * s seconds at the "write" point, so a test can kill a save midway.
+ *
+ * Errors: DT_ERR_NULL, DT_ERR_ARG (bad or duplicate names, a name that is
+ * also the group of another, bad alignment, path naming a directory),
+ * DT_ERR_CONTEXT (a tensor of another context), DT_ERR_MISMATCH (arguments
+ * differ between ranks), DT_ERR_IO, DT_ERR_HDF5, DT_ERR_NOMEM.
+ */
+dt_err dt_save(dt_ctx *ctx, const char *path, int n, const char *const *names,
+               const dt_tensor *const *tensors, const dt_save_opts *opts);
+
+/**
+ * Read tensor `name` from the checkpoint at `path` into a new tensor on
+ * ctx, at any rank count. Collective over ctx. The layout comes from opts
+ * as for dt_empty (NULL: split on axis 0; any split axis, replicated, grid
+ * or cuts); each rank reads only its own box, straight into its new
+ * contiguous shard, with collective transfers in pieces of at most 64 MiB
+ * (as for dt_save, contiguous boxes are read directly). Every attribute is
+ * checked against the dataset before anything is allocated, and the data
+ * are verified against the recorded checksum (also the gradient's), each
+ * piece hashed by the rank's other threads while the next one is read.
+ * The result requires grad when it was saved so (or opts->requires_grad),
+ * and gets the saved gradient, in the same layout, when there is one.
+ * opts->dtype must be 0 or the saved dtype (DT_ERR_DTYPE otherwise: convert
+ * after loading).
+ * On error *out is NULL on every rank and nothing is left allocated.
+ * Errors: those listed above, DT_ERR_LAYOUT, DT_ERR_NOMEM.
+ */
+dt_err dt_load(dt_ctx *ctx, const char *path, const char *name,
+               const dt_opts *opts, dt_tensor **out);
+
+/**
+ * Restore ctx's generator state (seed, offset) from a checkpoint, so that
+ * random tensors drawn afterwards equal those an uninterrupted run would
+ * have drawn after the save. Collective over ctx.
+ */
+dt_err dt_load_rng_state(dt_ctx *ctx, const char *path);
+
+/** One tensor of a checkpoint, as dt_list reports it. */
+typedef struct dt_file_entry {
+  char name[DT_NAME_MAX + 1];
+  dt_dtype dtype;
+  int ndim;
+  int64_t shape[DT_MAX_DIMS];
+  bool requires_grad;
+  bool has_grad;     /* a "<name>@grad" dataset is stored */
+  uint64_t checksum; /* as recorded; dt_load verifies it */
+  char layout[64];   /* the layout it was saved from, e.g. "split axis=0
+                        ranks=4" */
+} dt_file_entry;
+
+/**
+ * List the tensors of a checkpoint (gradients appear as has_grad), in the
+ * order of a depth-first walk by name. Every listed tensor's attributes are
+ * validated (the data are not read; load a tensor to verify its checksum).
+ * Collective over ctx; every rank gets the same list in *entries, allocated
+ * with malloc (release with free; NULL when *n is 0 or on error).
+ */
+dt_err dt_list(dt_ctx *ctx, const char *path, int *n, dt_file_entry **entries);
+
+/* ------------------------------------------------------------------------ */
 /* Storage cache                                                             */
 /* ------------------------------------------------------------------------ */
 
