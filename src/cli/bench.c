@@ -12,14 +12,18 @@ static const struct {
   int (*run)(const cli_env *env, const bench_args *args);
 } benches[] = {
     {"factories", bench_factories},
+    {"copy", bench_copy},
+    {"autograd", bench_autograd},
+    {"io", bench_io},
 };
 
-enum { O_SIZE, O_REPS, O_JSON, O_COUNT };
+enum { O_SIZE, O_REPS, O_JSON, O_DIR, O_COUNT };
 
 static const cli_option options[O_COUNT] = {
     [O_SIZE] = {"size", true},
     [O_REPS] = {"reps", true},
     [O_JSON] = {"json", true},
+    [O_DIR] = {"dir", true},
 };
 
 static int parse(const cli_env *env, int argc, char **argv, bench_args *a) {
@@ -34,14 +38,19 @@ static int parse(const cli_env *env, int argc, char **argv, bench_args *a) {
                         "--size: expected a byte count > 0 (K, M, G "
                         "suffixes allowed), got '%s'",
                         v);
+      a->size_given = true;
       break;
     case O_REPS:
       if (!cli_parse_i64(v, &x) || x < 1 || x > 100000)
         return cli_fail(env, "--reps: expected 1..100000, got '%s'", v);
       a->reps = (int)x;
+      a->reps_given = true;
       break;
     case O_JSON:
       a->json = v;
+      break;
+    case O_DIR:
+      a->dir = v;
       break;
     default:
       return 1;
@@ -56,7 +65,8 @@ int cli_bench(const cli_env *env, int argc, char **argv) {
     return 0;
   }
   if (argc < 2)
-    return cli_fail(env, "missing benchmark name (factories)");
+    return cli_fail(env,
+                    "missing benchmark name (factories, copy, autograd, io)");
   for (size_t k = 0; k < sizeof benches / sizeof benches[0]; k++) {
     if (strcmp(argv[1], benches[k].name) != 0)
       continue;
@@ -65,5 +75,6 @@ int cli_bench(const cli_env *env, int argc, char **argv) {
       return 1;
     return benches[k].run(env, &args);
   }
-  return cli_fail(env, "unknown benchmark '%s' (factories)", argv[1]);
+  return cli_fail(env, "unknown benchmark '%s' (factories, copy, autograd, io)",
+                  argv[1]);
 }

@@ -14,6 +14,9 @@ typedef struct bench_args {
   int64_t bytes;    /* --size: bytes per rank */
   int reps;         /* --reps */
   const char *json; /* --json FILE, or NULL */
+  bool size_given;  /* --size was on the command line */
+  bool reps_given;  /* --reps was on the command line */
+  const char *dir;  /* --dir DIR (bench io: where files go), or NULL */
 } bench_args;
 
 /* One timed repetition (collective; the same code on every rank). */
@@ -28,6 +31,11 @@ typedef dt_err (*bench_fn)(void *arg);
 dt_err bench_measure(MPI_Comm comm, int reps, bench_fn fn, void *arg,
                      double *median);
 
+/** bench_measure with an untimed setup(arg) before every repetition (and
+ *  before the warm-up), e.g. to rebuild the forward pass a backward needs. */
+dt_err bench_measure_setup(MPI_Comm comm, int reps, bench_fn setup, bench_fn fn,
+                           void *arg, double *median);
+
 /**
  * The memset baseline: memset(buf, value, bytes) per rank into a
  * pre-allocated, pre-touched buffer, timed as bench_measure times. The value
@@ -37,6 +45,20 @@ dt_err bench_measure(MPI_Comm comm, int reps, bench_fn fn, void *arg,
  */
 dt_err bench_memset_baseline(MPI_Comm comm, int reps, int64_t bytes, int value,
                              double *median);
+
+/** Collective: true on every rank when ok holds on every rank. */
+bool bench_all_ok(MPI_Comm comm, bool ok);
+/** malloc(n) with every page written, so page faults stay out of timings. */
+void *bench_touched(size_t n);
+
+/** A memcpy of `bytes` from src to dst: the bandwidth baseline of clone and
+ *  elementwise operations (bench_fn argument for bench_memcpy_once). */
+typedef struct bench_memcpy_job {
+  unsigned char *dst;
+  const unsigned char *src;
+  size_t bytes;
+} bench_memcpy_job;
+dt_err bench_memcpy_once(void *arg);
 
 typedef struct bench_report {
   int rank, ranks, threads;
@@ -64,5 +86,8 @@ int bench_report_close(bench_report *r, const cli_env *env);
 /* Subcommands of `dtensor bench`, run after the shared options are parsed.
  * Each returns the exit status. */
 int bench_factories(const cli_env *env, const bench_args *args);
+int bench_copy(const cli_env *env, const bench_args *args);
+int bench_autograd(const cli_env *env, const bench_args *args);
+int bench_io(const cli_env *env, const bench_args *args);
 
 #endif /* DT_CLI_BENCH_H */

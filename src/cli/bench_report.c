@@ -18,8 +18,8 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-dt_err bench_measure(MPI_Comm comm, int reps, bench_fn fn, void *arg,
-                     double *median) {
+dt_err bench_measure_setup(MPI_Comm comm, int reps, bench_fn setup, bench_fn fn,
+                           void *arg, double *median) {
   *median = 0.0;
   double *times = malloc(sizeof *times * (size_t)reps);
   int ok = times != NULL, all_ok = 0;
@@ -28,8 +28,14 @@ dt_err bench_measure(MPI_Comm comm, int reps, bench_fn fn, void *arg,
     free(times);
     return DT_ERR_NOMEM;
   }
-  dt_err err = fn(arg); /* warm-up */
+  dt_err err = setup ? setup(arg) : DT_OK;
+  if (!err)
+    err = fn(arg); /* warm-up */
   for (int k = 0; !err && k < reps; k++) {
+    if (setup)
+      err = setup(arg);
+    if (err)
+      break;
     MPI_Barrier(comm);
     double t0 = MPI_Wtime();
     err = fn(arg);
@@ -43,6 +49,11 @@ dt_err bench_measure(MPI_Comm comm, int reps, bench_fn fn, void *arg,
   }
   free(times);
   return err;
+}
+
+dt_err bench_measure(MPI_Comm comm, int reps, bench_fn fn, void *arg,
+                     double *median) {
+  return bench_measure_setup(comm, reps, NULL, fn, arg, median);
 }
 
 typedef struct memset_job {
@@ -83,7 +94,7 @@ int bench_report_open(bench_report *r, const cli_env *env,
                       const char *json_path) {
   *r = (bench_report){.rank = env->rank,
                       .ranks = env->size,
-                      .threads = omp_get_max_threads(),
+                      .threads = dt_num_threads(),
                       .json = NULL,
                       .baseline = "none",
                       .baseline_gbps = NAN};
@@ -126,6 +137,8 @@ static void json_number(FILE *f, const char *key, double x) {
 
 void bench_report_row(const bench_report *r, const char *op, const char *dtype,
                       int64_t bytes, double seconds) {
+  /* the library settles its thread count at its first context */
+  int threads = dt_num_threads();
   if (r->rank != 0)
     return;
   /* seconds == 0 (a timer too coarse for the op) gives inf: shown, not hidden.
@@ -133,15 +146,15 @@ void bench_report_row(const bench_report *r, const char *op, const char *dtype,
   double gbps = (double)bytes / seconds / 1e9;
   double ratio = gbps / r->baseline_gbps;
   printf("%-10s %-8s %5d %7d %12lld %11.6f %10.3f %9.3f %7.2f %10.3f\n", op,
-         dtype, r->ranks, r->threads, (long long)bytes, seconds, gbps,
-         r->baseline_gbps, ratio, gbps / r->threads);
+         dtype, r->ranks, threads, (long long)bytes, seconds, gbps,
+         r->baseline_gbps, ratio, gbps / threads);
   fflush(stdout);
   if (!r->json)
     return;
   fprintf(r->json,
           "{\"op\": \"%s\", \"dtype\": \"%s\", \"ranks\": %d, \"threads\": %d, "
           "\"bytes\": %lld, ",
-          op, dtype, r->ranks, r->threads, (long long)bytes);
+          op, dtype, r->ranks, threads, (long long)bytes);
   json_number(r->json, "seconds_median", seconds);
   fputs(", ", r->json);
   json_number(r->json, "gbps", gbps);
@@ -163,4 +176,27 @@ int bench_report_close(bench_report *r, const cli_env *env) {
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
   return ok ? 0 : 1;
+}
+
+bool bench_all_ok(MPI_Comm comm, bool ok) {
+  int mine = ok, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_LAND, comm);
+  return all != 0;
+}
+
+void *bench_touched(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (p)
+    memset(p, 0x5a, n ? n : 1);
+  return p;
+}
+
+/* Reading one byte back keeps the memcpy from being dropped as a dead store. */
+static volatile unsigned char memcpy_sink;
+
+dt_err bench_memcpy_once(void *arg) {
+  const bench_memcpy_job *j = arg;
+  memcpy(j->dst, j->src, j->bytes);
+  memcpy_sink = j->dst[j->bytes - 1];
+  return DT_OK;
 }

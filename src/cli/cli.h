@@ -26,6 +26,7 @@ typedef struct cli_env {
 int cli_tour(const cli_env *env, int argc, char **argv);
 int cli_make(const cli_env *env, int argc, char **argv);
 int cli_bench(const cli_env *env, int argc, char **argv);
+int cli_inspect(const cli_env *env, int argc, char **argv);
 
 /* ---- messages (main.c) --------------------------------------------------- */
 

@@ -32,11 +32,30 @@ static const char usage_text[] =
     "              --low L --high H  randint range [L, H) (default 0, 10)\n"
     "              --data LITERAL    tensor: e.g. \"[[1, 2], [3, 4]]\"\n"
     "              --print           also print the tensor (PyTorch repr)\n"
+    "              --out FILE        save it to the checkpoint FILE (HDF5)\n"
+    "              --name NAME       its name there (default: tensor)\n"
     "            scalars follow Python: 2 is an int, 2.0 / 2e0 / inf a float\n"
     "  bench factories [--size BYTES] [--reps N] [--json FILE]\n"
     "            time every factory at BYTES per rank (default 64M; K/M/G\n"
     "            suffixes) against a memset baseline; median of N reps\n"
     "            (default 7) of the slowest rank; JSON lines to FILE\n"
+    "  bench copy [--size BYTES] [--reps N] [--json FILE]\n"
+    "            time clone, copy_ (split axis 0 -> 1) and deepcopy at BYTES\n"
+    "            per rank against memcpy, MPI_Alltoall and MPI_Gatherv +\n"
+    "            MPI_Scatterv; options and output as bench factories\n"
+    "  bench autograd [--size BYTES] [--reps N] [--json FILE]\n"
+    "            time elementwise forward/backward against memcpy, the exact\n"
+    "            dt_sum against a plain loop, and a backward pass against its\n"
+    "            forward; options and output as bench factories\n"
+    "  bench io [--size BYTES] [--reps N] [--dir DIR] [--json FILE]\n"
+    "            dt_save and dt_load of one float32 tensor of BYTES in total\n"
+    "            (default 1G), split on axis 0, against a raw pwrite+fsync\n"
+    "            and pread of the same bytes in DIR (default .); median of N\n"
+    "            reps (default 5) of the slowest rank\n"
+    "  inspect FILE\n"
+    "            list the tensors of a checkpoint (name, dtype, shape, saved\n"
+    "            layout, requires_grad, gradient) and verify every checksum;\n"
+    "            exits non-zero when one does not match\n"
     "  help      this text\n"
     "\n"
     "example: mpirun -np 4 dtensor make randn --shape 37,5 --seed 7 --print\n";
@@ -82,6 +101,7 @@ static const command commands[] = {
     {"tour", cli_tour, "dtensor tour"},
     {"make", cli_make, "dtensor make"},
     {"bench", cli_bench, "dtensor bench"},
+    {"inspect", cli_inspect, "dtensor inspect"},
 };
 
 static int dispatch(cli_env *env, int argc, char **argv) {

@@ -24,6 +24,8 @@ enum {
   O_HIGH,
   O_DATA,
   O_PRINT,
+  O_OUT,
+  O_NAME,
   O_COUNT
 };
 
@@ -35,11 +37,14 @@ static const cli_option options[O_COUNT] = {
     [O_BASE] = {"base", true},   [O_VALUE] = {"value", true},
     [O_LOW] = {"low", true},     [O_HIGH] = {"high", true},
     [O_DATA] = {"data", true},   [O_PRINT] = {"print", false},
+    [O_OUT] = {"out", true},     [O_NAME] = {"name", true},
 };
 
 #define BIT(o) (1u << (o))
 /* Options every factory takes. */
-#define COMMON (BIT(O_DTYPE) | BIT(O_SEED) | BIT(O_SPLIT) | BIT(O_PRINT))
+#define COMMON                                                                 \
+  (BIT(O_DTYPE) | BIT(O_SEED) | BIT(O_SPLIT) | BIT(O_PRINT) | BIT(O_OUT) |     \
+   BIT(O_NAME))
 
 typedef enum factory {
   F_EMPTY,
@@ -90,6 +95,7 @@ typedef struct request {
   double fstart, fend, base;         /* linspace, logspace */
   int64_t steps, low, high;
   const char *data;
+  const char *out, *name; /* --out FILE --name NAME: save the tensor */
 } request;
 
 static int lookup_factory(const cli_env *env, const char *name, int *index) {
@@ -176,6 +182,12 @@ static int apply(const cli_env *env, request *r, int o, const char *v) {
   case O_PRINT:
     r->print = true;
     return 0;
+  case O_OUT:
+    r->out = v;
+    return 0;
+  case O_NAME:
+    r->name = v;
+    return 0;
   }
   return 1;
 }
@@ -214,6 +226,8 @@ static int parse(const cli_env *env, int argc, char **argv, request *r) {
   if (r->f == F_TENSOR && !r->data)
     return cli_fail(env,
                     "'tensor' needs --data, e.g. --data \"[[1, 2], [3, 4]]\"");
+  if (r->name && !r->out)
+    return cli_fail(env, "--name needs --out FILE");
   return 0;
 }
 
@@ -278,6 +292,11 @@ int cli_make(const cli_env *env, int argc, char **argv) {
   }
   if (!err && r.print)
     err = dt_print(t, stdout);
+  if (!err && r.out) {
+    const char *name = r.name ? r.name : "tensor";
+    const dt_tensor *ts[1] = {t};
+    err = dt_save(ctx, r.out, 1, &name, ts, NULL);
+  }
 
   int status = err ? cli_fail_lib(env, err) : 0;
   dt_tensor_destroy(&t);

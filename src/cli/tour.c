@@ -396,6 +396,157 @@ done:
   return err;
 }
 
+/* A yes/no that must hold on every rank. */
+static int all_ranks(const tour *T, int v) {
+  int all = 0;
+  MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_LAND, dt_ctx_comm(T->ctx));
+  return all;
+}
+
+static const char *yes(int v) { return v ? "yes" : "no"; }
+
+/* The seed's copy table, memory column: who shares storage with whom. */
+static dt_err copies(tour *T) {
+  dt_ctx *ctx = T->ctx;
+  const int64_t s[2] = {4, 3};
+  dt_tensor *x = NULL, *c = NULL, *d = NULL, *v = NULL, *y = NULL;
+  section(T, "copies and views (clone, copy_, deepcopy, views)");
+  dt_err err = dt_arange(ctx, DT_F(0), DT_I(12), DT_I(1), NULL, &v);
+  if (!err)
+    err =
+        show(T, "x = torch.arange(12.).reshape(4, 3)", "dt_arange + dt_reshape",
+             dt_reshape(v, 2, s, &x), &x, SHOW_KEEP);
+  dt_tensor_destroy(&v);
+  if (!err)
+    err = show(T, "c = x.clone()", "dt_clone: new memory, same layout",
+               dt_clone(x, &c), &c, SHOW_KEEP);
+  if (!err)
+    err = show(T, "d = copy.deepcopy(x)",
+               "dt_deepcopy: gather to rank 0, scatter, streamed",
+               dt_deepcopy(x, NULL, &d), &d, SHOW_KEEP);
+  if (!err)
+    err = show(T, "v = x[1:3]", "dt_slice: a view, irregular layout",
+               dt_slice(x, 0, 1, 3, 1, &v), &v, SHOW_KEEP);
+  if (!err)
+    say(T,
+        "    shares memory with x:  clone %s, deepcopy %s, slice %s (every "
+        "rank)\n\n",
+        yes(all_ranks(T, dt_shares_memory(c, x))),
+        yes(all_ranks(T, dt_shares_memory(d, x))),
+        yes(all_ranks(T, dt_shares_memory(v, x))));
+  /* copy_ writes into the view's memory: x changes, clone and deepcopy not */
+  if (!err)
+    err = dt_full(ctx, 2, (const int64_t[2]){2, 3}, DT_F(-1), NULL, &y);
+  if (!err)
+    err = dt_copy_(v, y);
+  if (!err)
+    say(T, ">>> %-44s # %s\n", "v.copy_(torch.full((2, 3), -1.))",
+        "dt_copy_ redistributes into v's memory");
+  if (!err)
+    err = dt_print(x, stdout);
+  if (!err)
+    say(T, "    x changed through its view; clone and deepcopy did not:\n");
+  if (!err)
+    err = dt_print(c, stdout);
+  if (!err)
+    say(T, "\n");
+  dt_tensor_destroy(&y);
+  dt_tensor_destroy(&v);
+  dt_tensor_destroy(&d);
+  dt_tensor_destroy(&c);
+  dt_tensor_destroy(&x);
+  return err;
+}
+
+static double scalar_of(const dt_tensor *t) {
+  return dt_local_data(t) ? *(const double *)dt_local_data(t) : 0.0;
+}
+
+/* The seed's copy table, autograd column, live. */
+static dt_err gradients(tour *T) {
+  dt_ctx *ctx = T->ctx;
+  const int64_t one = 1;
+  double three = 3.0;
+  dt_tensor *x = NULL, *y = NULL, *z = NULL, *c = NULL, *d = NULL;
+  section(T, "gradients (clone keeps the graph, copy_ does not, deepcopy is "
+             "independent)");
+  dt_opts f64 = {
+      .dtype = DT_FLOAT64, .layout = DT_REPLICATED, .requires_grad = true};
+  dt_err err = show(
+      T, "x = torch.tensor([3.], requires_grad=True)",
+      "dt_from_data: a new leaf",
+      dt_from_data(ctx, 1, &one, &three, DT_FLOAT64, DT_ALL_RANKS, &f64, &x),
+      &x, SHOW_KEEP);
+  if (!err)
+    err = dt_clone(x, &y);
+  if (!err)
+    err = dt_pow_scalar(y, 2, &z);
+  if (!err)
+    err = dt_backward(z, NULL, false);
+  if (!err)
+    say(T,
+        ">>> %-44s # %s\n    x.grad = %g  (2x: the gradient flowed back "
+        "through the clone)\n\n",
+        "y = x.clone(); (y ** 2).backward()", "dt_clone, dt_pow_scalar",
+        scalar_of(dt_grad(x)));
+  dt_tensor_destroy(&z);
+  dt_tensor_destroy(&y);
+  /* copy_ records no edge */
+  if (!err)
+    err =
+        dt_zeros(ctx, 1, &one,
+                 &(dt_opts){.dtype = DT_FLOAT64, .layout = DT_REPLICATED}, &c);
+  if (!err)
+    err = dt_copy_(c, x);
+  if (!err) {
+    dt_err e = dt_backward(c, NULL, false);
+    say(T,
+        ">>> %-44s # %s\n    c = %g, c.requires_grad = %s; c.backward() "
+        "fails: %s\n\n",
+        "c = torch.zeros(1); c.copy_(x)", "dt_copy_ records no edge",
+        scalar_of(c), dt_requires_grad(c) ? "True" : "False",
+        e == DT_ERR_AUTOGRAD ? dt_last_error() : "(unexpectedly not)");
+  }
+  /* copy_ into the leaf itself is refused while grad mode is on */
+  if (!err) {
+    dt_err e = dt_copy_(x, c);
+    say(T, ">>> %-44s # %s\n    %s\n\n", "x.copy_(c)", "into a leaf",
+        e == DT_ERR_AUTOGRAD ? dt_last_error() : "(unexpectedly allowed)");
+  }
+  /* deepcopy: requires_grad and .grad copied, no graph, new memory */
+  if (!err)
+    err = dt_deepcopy(x, NULL, &d);
+  if (!err)
+    say(T,
+        ">>> %-44s # %s\n    d.requires_grad = %s, d.grad = %g, d is a leaf: "
+        "%s, shares memory with x: %s\n\n",
+        "d = copy.deepcopy(x)", "dt_deepcopy",
+        dt_requires_grad(d) ? "True" : "False",
+        dt_grad(d) ? scalar_of(dt_grad(d)) : 0.0,
+        dt_has_grad_fn(d) ? "no" : "yes",
+        yes(all_ranks(T, dt_shares_memory(d, x))));
+  dt_tensor_destroy(&d);
+  dt_tensor_destroy(&c);
+  dt_tensor_destroy(&x);
+  /* an exact, reproducible sum */
+  const int64_t n = 1000001;
+  dt_tensor *r = NULL, *s = NULL;
+  if (!err)
+    err = dt_manual_seed(ctx, 0);
+  if (!err)
+    err = dt_randn(ctx, 1, &n, &(dt_opts){.dtype = DT_FLOAT64}, &r);
+  if (!err)
+    err = dt_sum(r, &s);
+  if (!err)
+    say(T,
+        ">>> %-44s # %s\n    %a  (the exact sum rounded once: the same bits "
+        "at any rank and thread count)\n\n",
+        "torch.randn(1000001, dtype=float64).sum()", "dt_sum", scalar_of(s));
+  dt_tensor_destroy(&s);
+  dt_tensor_destroy(&r);
+  return err;
+}
+
 int cli_tour(const cli_env *env, int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
     cli_usage(env, stdout);
@@ -413,8 +564,9 @@ int cli_tour(const cli_env *env, int argc, char **argv) {
       "dtensor tour: PyTorch's creation functions on %d MPI rank%s "
       "(only rank 0 prints)\n\n",
       env->size, env->size == 1 ? "" : "s");
-  dt_err (*const steps[])(tour *) = {
-      from_values, filled, ranges, randoms, likes, layouts, shared_memory};
+  dt_err (*const steps[])(tour *) = {from_values,   filled, ranges,
+                                     randoms,       likes,  layouts,
+                                     shared_memory, copies, gradients};
   for (size_t k = 0; !err && k < sizeof steps / sizeof steps[0]; k++)
     err = steps[k](&T);
   if (!err)
