@@ -30,6 +30,10 @@
  *     gives the calling thread's detailed message for the last failure.
  *   - Handles are destroyed with dt_*_destroy(&h), which is NULL-safe and sets
  *     the handle to NULL. The library never frees memory it did not allocate.
+ *   - A NULL context or tensor handle (the argument a collective call would
+ *     take its communicator from) is reported at once on the rank that
+ *     passed it, without agreement: there is no communicator to agree on.
+ *     Every other bad argument is agreed on every rank.
  *   - Axes may be negative (counted from the end) wherever an axis is taken.
  */
 #ifndef DTENSOR_H
@@ -193,10 +197,11 @@ dt_err dt_ctx_set_chunk_budget(dt_ctx *ctx, size_t bytes);
 size_t dt_ctx_chunk_budget(const dt_ctx *ctx);
 
 /**
- * Threads each rank's loops use: OMP_NUM_THREADS (or DT_NUM_THREADS) when
- * set, otherwise the cores this rank may run on divided by the ranks on its
- * node (known after the first dt_ctx_create), so ranks do not fight over
- * cores. Not collective.
+ * Threads each rank's loops use: omp_get_max_threads() (so OMP_NUM_THREADS
+ * or omp_set_num_threads) when OMP_NUM_THREADS is set; otherwise at most the
+ * cores this rank may run on divided by the ranks on its node (known after
+ * the first dt_ctx_create), so ranks do not spin on each other's cores.
+ * DT_NUM_THREADS, when set, replaces that cap. Not collective.
  */
 int dt_num_threads(void);
 
@@ -697,8 +702,12 @@ dt_err dt_mean(const dt_tensor *a, dt_tensor **out);
  * accumulated exactly (each product split exactly into two doubles, added
  * to a per-element fixed-point accumulator, combined across ranks with one
  * integer MPI_Allreduce) and rounded once: bitwise reproducible at any rank
- * and thread count. Cost: about 560 bytes per element of dB, processed in
- * tiles within the context's chunk budget, and some 10-30 ns per product.
+ * and thread count. Products of magnitude below 2^-969 are the exception:
+ * fma cannot give their rounding error exactly (it underflows), and bits
+ * below 2^-1074 are beyond the accumulator; they are rounded, still
+ * identically everywhere. Cost: about 1.8 KB per element of dB in flight,
+ * processed in tiles within the context's chunk budget, and some 10-30 ns
+ * per product.
  */
 dt_err dt_matmul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 
@@ -725,8 +734,10 @@ typedef dt_err (*dt_gradcheck_fn)(void *arg, dt_tensor *const *inputs,
  * sum(v * fn(x)) comes from dt_backward; the numeric one perturbs every
  * element of every input by +-eps (owned by one rank, replicated elements
  * on every rank). *max_err is the largest |analytic - numeric| /
- * (atol + rtol |numeric|); the check passes when it is <= 1. Collective;
- * costs two forward passes per input element, so keep inputs small.
+ * (atol + rtol |numeric|); the check passes when it is <= 1. The inputs'
+ * .grad afterwards holds the analytic gradient (any earlier .grad is
+ * cleared first). Collective; costs two forward passes per input element,
+ * so keep inputs small.
  */
 dt_err dt_gradcheck(dt_gradcheck_fn fn, void *arg, int n,
                     dt_tensor *const *inputs, double eps, double atol,

@@ -215,6 +215,19 @@ dt_err dt_log(const dt_tensor *a, dt_tensor **out) {
   DT_RETURN(unary(DT__OP_LOG, a, 0, out));
 }
 
+/* Same element strides where it matters (extent > 1), and same shape. */
+static bool same_strides(const dt_tensor *a, const dt_tensor *b) {
+  if (b->ndim == 0)
+    return a->lnumel <= 1;
+  if (a->ndim != b->ndim)
+    return false;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->lshape[d] != b->lshape[d] ||
+        (a->lshape[d] > 1 && a->lstride[d] != b->lstride[d]))
+      return false;
+  return true;
+}
+
 /* ---- in place ------------------------------------------------------------ */
 
 static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
@@ -238,6 +251,22 @@ static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
   dt_tensor *b2 = NULL;
   if (b)
     DT_CALL(prepare(b, a->dtype, a->layout, &b2));
+  /* b over a's own memory, but not element for element the same view:
+   * read all of b before writing a (as copy_ does). */
+  int64_t overlap = b2 && dt_shares_memory(a, b2) &&
+                    !(a->storage == b2->storage && a->loffset == b2->loffset &&
+                      same_strides(a, b2));
+  dt_err err2 = dt__agree_max(ctx->comm, DT_OK, 0, &overlap);
+  if (!err2 && overlap) {
+    dt_tensor *c = NULL;
+    err2 = dt_clone(b2, &c);
+    dt__tensor_free(b2);
+    b2 = c;
+  }
+  if (err2) {
+    dt__tensor_free(b2);
+    return err2;
+  }
   int64_t bs[DT_MAX_DIMS];
   if (b2)
     operand_strides(b2, a->ndim, bs);
@@ -314,10 +343,13 @@ dt_err dt__exact_sum(const dt_tensor *t, dt__xacc *out) {
     free(buf);
     return err;
   }
+  /* OpenMP may start fewer threads than asked: every accumulator starts at
+   * zero, so unused ones add nothing. */
+  for (int k = 0; k < nt; k++)
+    dt__xacc_init(&acc[k]);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     int id = omp_get_thread_num(), k = omp_get_num_threads();
-    dt__xacc_init(&acc[id]);
     int64_t n = hi - lo;
     add_positions(t, lo + dt__block_start(n, k, id),
                   lo + dt__block_start(n, k, id + 1), &acc[id]);

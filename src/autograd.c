@@ -53,11 +53,22 @@ dt_err dt_requires_grad_(dt_tensor *t, bool requires_grad) {
 
 dt_tensor *dt_grad(const dt_tensor *t) { return t ? t->grad : NULL; }
 
+/* Tensors on one group of ranks (the same or congruent communicators). */
+static dt_err same_ranks(const dt_ctx *a, const dt_ctx *b) {
+  if (a == b)
+    return DT_OK;
+  int cmp = MPI_UNEQUAL;
+  MPI_Comm_compare(a->comm, b->comm, &cmp);
+  DT_CHECK(cmp == MPI_IDENT || cmp == MPI_CONGRUENT, DT_ERR_CONTEXT,
+           "the gradient lives on a context over other ranks");
+  return DT_OK;
+}
+
 dt_err dt_set_grad(dt_tensor *t, const dt_tensor *g) {
   if (!t)
     DT_RETURN(dt__error(DT_ERR_NULL, "t is NULL"));
-  dt_err err = DT_OK;
-  if (g && g->dtype != t->dtype)
+  dt_err err = g ? same_ranks(t->ctx, g->ctx) : DT_OK;
+  if (!err && g && g->dtype != t->dtype)
     err = dt__error(DT_ERR_DTYPE, "grad dtype %s does not match %s",
                     dt_dtype_name(g->dtype), dt_dtype_name(t->dtype));
   if (!err && g) {
@@ -74,7 +85,7 @@ dt_err dt_set_grad(dt_tensor *t, const dt_tensor *g) {
   if (g) {
     bool prev = t->ctx->grad_enabled;
     t->ctx->grad_enabled = false;
-    err = dt__redistribute_layout(g, t->layout, t->dtype, &copy);
+    err = dt__redistribute_to(t->ctx, g, t->layout, t->dtype, &copy);
     t->ctx->grad_enabled = prev;
     if (err)
       DT_RETURN(err);
@@ -196,22 +207,30 @@ dt_err dt__record_unary(dt__op op, const dt_tensor *in, dt_tensor *out,
   return DT_OK;
 }
 
-dt_err dt__redistribute_layout(const dt_tensor *t, dt_layout *L, dt_dtype dt,
-                               dt_tensor **out) {
+dt_err dt__redistribute_to(dt_ctx *ctx, const dt_tensor *t, dt_layout *L,
+                           dt_dtype dt, dt_tensor **out) {
   *out = NULL;
   dt_tensor *r = NULL;
-  dt_err err = dt__tensor_alloc(t->ctx, dt, L, &r);
-  err = dt__agree(t->ctx->comm, err, 0);
+  dt_err err = dt__tensor_alloc(ctx, dt, L, &r);
+  err = dt__agree(ctx->comm, err, 0);
   if (!err)
     err = dt_copy_(r, t);
-  if (!err)
+  /* whether a node is made is replicated; only its allocation can fail */
+  if (!err && ctx->grad_enabled && t->requires_grad) {
     err = dt__record_unary(DT__OP_REDIST, t, r, NULL);
+    err = dt__agree(ctx->comm, err, 0);
+  }
   if (err) {
     dt__tensor_free(r);
     return err;
   }
   *out = r;
   return DT_OK;
+}
+
+dt_err dt__redistribute_layout(const dt_tensor *t, dt_layout *L, dt_dtype dt,
+                               dt_tensor **out) {
+  return dt__redistribute_to(t->ctx, t, L, dt, out);
 }
 
 /* ---- backward rules ------------------------------------------------------ */
@@ -296,7 +315,11 @@ static dt_err rule(dt__node *n, const dt_tensor *g, dt_tensor **gi) {
   case DT__OP_NEG:
     err = dt_neg(g, &gi[0]);
     break;
-  case DT__OP_POW: /* g * (p * a^(p-1)) */
+  case DT__OP_POW: /* g * (p * a^(p-1)); a^0 is constant: zero gradient */
+    if (n->scalar == 0.0) {
+      err = full_layout(n->ctx, n->in_layout[0], n->in_dtype[0], 0.0, &gi[0]);
+      break;
+    }
     err = dt_pow_scalar(s[0], n->scalar - 1.0, &t);
     if (!err) {
       dt_tensor *u = NULL;
@@ -404,7 +427,8 @@ static dt_err accumulate_leaf(dt_tensor *leaf, dt_tensor *g) {
       leaf->grad = dt__tensor_ref(g);
       return DT_OK;
     }
-    return dt__redistribute_layout(g, leaf->layout, leaf->dtype, &leaf->grad);
+    return dt__redistribute_to(leaf->ctx, g, leaf->layout, leaf->dtype,
+                               &leaf->grad);
   }
   return dt_add_(leaf->grad, g);
 }
@@ -547,6 +571,8 @@ dt_err dt_backward(dt_tensor *t, const dt_tensor *grad, bool retain_graph) {
                     "grad can be implicitly created only for scalar outputs "
                     "(this tensor has %lld elements)",
                     (long long)t->numel);
+  else if (grad && (err = same_ranks(t->ctx, grad->ctx)) != DT_OK)
+    ;
   else if (grad) {
     bool same = grad->ndim == t->ndim;
     for (int d = 0; same && d < t->ndim; d++)
@@ -566,7 +592,7 @@ dt_err dt_backward(dt_tensor *t, const dt_tensor *grad, bool retain_graph) {
       dt__layout_equal(grad->layout, t->layout))
     g0 = dt__tensor_ref((dt_tensor *)grad); /* rules never write their input */
   else if (grad)
-    err = dt__redistribute_layout(grad, t->layout, t->dtype, &g0);
+    err = dt__redistribute_to(ctx, grad, t->layout, t->dtype, &g0);
   else
     err = full_layout(ctx, t->layout, t->dtype, 1.0, &g0);
   if (!err)
@@ -632,9 +658,10 @@ dt_err dt_gradcheck(dt_gradcheck_fn fn, void *arg, int n,
   *max_err = 0;
   /* analytic: backward of sum(v * y) with random weights v */
   dt_tensor *y = NULL, *v = NULL, *p = NULL, *L = NULL;
-  for (int i = 0; i < n; i++)
-    dt_set_grad(inputs[i], NULL);
-  err = fn(arg, inputs, &y);
+  for (int i = 0; i < n && !err; i++)
+    err = dt_set_grad(inputs[i], NULL);
+  if (!err)
+    err = fn(arg, inputs, &y);
   if (!err) {
     bool prev;
     dt_set_grad_enabled(ctx, false, &prev);

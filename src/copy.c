@@ -129,7 +129,10 @@ static int64_t box_numel(int ndim, const int64_t *shape) {
   return n;
 }
 
-/* Gather to one root; the root holds buf plus one shard-sized buffer. */
+/*
+ * Gather to one root; the root holds buf plus one shard-sized buffer. The
+ * buffers are allocated and agreed on before the first message.
+ */
 static dt_err gather_to(const dt_tensor *t, int root, void *buf) {
   dt_ctx *ctx = t->ctx;
   size_t esz = dt_dtype_size(t->dtype);
@@ -139,55 +142,46 @@ static dt_err gather_to(const dt_tensor *t, int root, void *buf) {
     return DT_OK;
   }
   int64_t start[DT_MAX_DIMS], shape[DT_MAX_DIMS];
-  if (ctx->rank != root) {
-    size_t n = (size_t)t->lnumel * esz;
-    if (n == 0)
-      return DT_OK;
-    if (dt_is_contiguous(t))
-      return dt__send_bytes(dt__local_ptr(t), n, root, 21, ctx->comm);
-    void *tmp = malloc(n);
-    DT_CHECK(tmp, DT_ERR_NOMEM, "cannot allocate %zu bytes", n);
-    dt__pack_local(t, tmp);
-    dt_err err = dt__send_bytes(tmp, n, root, 21, ctx->comm);
+  size_t need = 0;
+  if (ctx->rank == root) { /* one buffer of the largest shard */
+    for (int r = 0; r < ctx->size; r++) {
+      dt__layout_box(t->layout, r, start, shape);
+      size_t n = (size_t)box_numel(t->ndim, shape) * esz;
+      need = n > need ? n : need;
+    }
+  } else if (!dt_is_contiguous(t)) {
+    need = (size_t)t->lnumel * esz;
+  }
+  void *tmp = need ? malloc(need) : NULL;
+  dt_err err = (need && !tmp) || dt__fault(ctx->comm, "gather")
+                   ? dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", need)
+                   : DT_OK;
+  err = dt__agree(ctx->comm, err, 0);
+  if (err) {
     free(tmp);
     return err;
   }
-  /* One buffer of the largest shard, reused for every rank. */
-  int64_t maxn = 0;
-  for (int r = 0; r < ctx->size; r++) {
-    dt__layout_box(t->layout, r, start, shape);
-    int64_t n = box_numel(t->ndim, shape);
-    maxn = n > maxn ? n : maxn;
+  if (ctx->rank != root) {
+    size_t n = (size_t)t->lnumel * esz;
+    if (n > 0 && tmp)
+      dt__pack_local(t, tmp);
+    if (n > 0)
+      err = dt__send_bytes(tmp ? tmp : (void *)dt__local_ptr(t), n, root, 21,
+                           ctx->comm);
+    free(tmp);
+    return err;
   }
-  void *tmp = malloc((size_t)maxn * esz + 1);
-  dt_err err = tmp ? DT_OK
-                   : dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes",
-                               (size_t)maxn * esz);
-  for (int r = 0; r < ctx->size; r++) {
+  for (int r = 0; r < ctx->size && !err; r++) {
     dt__layout_box(t->layout, r, start, shape);
     size_t n = (size_t)box_numel(t->ndim, shape) * esz;
     if (n == 0)
       continue;
-    if (r == root) {
-      if (!err) {
-        dt__pack_local(t, tmp);
-        dt__box_to_global(buf, tmp, t->ndim, t->shape, start, shape, esz);
-      }
-      continue;
-    }
-    /* Even after a local failure, drain the senders so none blocks. */
-    if (!tmp) {
-      char sink[4096];
-      for (size_t off = 0; off < n; off += sizeof sink) {
-        size_t m = n - off < sizeof sink ? n - off : sizeof sink;
-        MPI_Recv(sink, (int)m, MPI_BYTE, r, 21, ctx->comm, MPI_STATUS_IGNORE);
-      }
-      continue;
-    }
-    dt_err e = dt__recv_bytes(tmp, n, r, 21, ctx->comm);
-    if (!e)
+    if (r == root)
+      dt__pack_local(t, tmp);
+    else
+      err = dt__recv_bytes(tmp, n, r, 21, ctx->comm);
+    if (!err)
       dt__box_to_global(buf, tmp, t->ndim, t->shape, start, shape, esz);
-    err = err ? err : e;
   }
   free(tmp);
   return err;
@@ -372,25 +366,20 @@ dt_err dt_clone(const dt_tensor *t, dt_tensor **out) {
     *out = NULL;
     err = dt__tensor_alloc(t->ctx, t->dtype, t->layout, &c);
   }
-  if (!err && t->lnumel > 0) {
-    if (dt_is_contiguous(t)) {
+  if (!err) /* clone keeps the graph */
+    err = dt__record_unary(DT__OP_CLONE, t, c, NULL);
+  err = dt__agree(t->ctx->comm, err, 0);
+  if (err) {
+    dt__tensor_free(c);
+    DT_RETURN(err);
+  }
+  if (t->lnumel > 0) {
+    if (dt_is_contiguous(t))
       dt__memcpy_par(dt__local_ptr(c), dt__local_ptr(t),
                      (size_t)t->lnumel * dt_dtype_size(t->dtype));
-    } else {
+    else
       dt__copy_strided(t->ndim, t->lshape, dt__local_ptr(c), c->dtype,
                        c->lstride, dt__local_ptr(t), t->dtype, t->lstride);
-    }
-  }
-  err = dt__agree(t->ctx->comm, err, 0);
-  if (err) {
-    dt__tensor_free(c);
-    DT_RETURN(err);
-  }
-  err = dt__record_unary(DT__OP_CLONE, t, c, NULL); /* clone keeps the graph */
-  err = dt__agree(t->ctx->comm, err, 0);
-  if (err) {
-    dt__tensor_free(c);
-    DT_RETURN(err);
   }
   *out = c;
   return DT_OK;
@@ -538,132 +527,88 @@ static dt_err box_type(int nd, const int64_t *ext, const int64_t *st,
   return DT_OK;
 }
 
-/* Growable list of requests and the datatypes/buffers they use. */
-typedef struct xfer {
-  MPI_Request *req;
-  MPI_Datatype *types;
-  int n, ntypes, cap, tcap;
-  char **bufs;
-  int nbufs, bcap;
-} xfer;
-
-static dt_err xfer_grow(xfer *x) {
-  if (x->n == x->cap) {
-    int cap = x->cap ? 2 * x->cap : 16;
-    MPI_Request *r = realloc(x->req, sizeof *r * (size_t)cap);
-    DT_CHECK(r, DT_ERR_NOMEM, "cannot allocate requests");
-    x->req = r;
-    x->cap = cap;
-  }
-  return DT_OK;
-}
-
-static dt_err xfer_keep_type(xfer *x, MPI_Datatype t) {
-  if (x->ntypes == x->tcap) {
-    int cap = x->tcap ? 2 * x->tcap : 16;
-    MPI_Datatype *p = realloc(x->types, sizeof *p * (size_t)cap);
-    if (!p) {
-      MPI_Type_free(&t);
-      return dt__error(DT_ERR_NOMEM, "cannot allocate datatypes");
-    }
-    x->types = p;
-    x->tcap = cap;
-  }
-  x->types[x->ntypes++] = t;
-  return DT_OK;
-}
-
-static char *xfer_buf(xfer *x, size_t n) {
-  if (x->nbufs == x->bcap) {
-    int cap = x->bcap ? 2 * x->bcap : 16;
-    char **p = realloc(x->bufs, sizeof *p * (size_t)cap);
-    if (!p)
-      return NULL;
-    x->bufs = p;
-    x->bcap = cap;
-  }
-  char *b = malloc(n ? n : 1);
-  if (b)
-    x->bufs[x->nbufs++] = b;
-  return b;
-}
-
-static dt_err xfer_wait(xfer *x) {
-  if (x->n) {
-    int rc = MPI_Waitall(x->n, x->req, MPI_STATUSES_IGNORE);
-    x->n = 0;
-    if (rc != MPI_SUCCESS)
-      return dt__mpi_error(rc, "MPI_Waitall (copy_)");
-  }
-  return DT_OK;
-}
-
-static void xfer_free(xfer *x) {
-  for (int k = 0; k < x->ntypes; k++)
-    MPI_Type_free(&x->types[k]);
-  for (int k = 0; k < x->nbufs; k++)
-    free(x->bufs[k]);
-  free(x->req);
-  free(x->types);
-  free(x->bufs);
-  memset(x, 0, sizeof *x);
-}
-
 /*
- * Post one region between this rank and `peer`: in pieces of at most
- * DT_MSG_MAX bytes, cut along the outermost axis whose single index fits.
- * Both sides cut the same global region the same way, so pieces match.
+ * One region to move between this rank and a peer (global coordinates of
+ * the source). `buf` is a packed copy (sends) or landing place (receives)
+ * when the region is not moved straight from or into the shard.
  */
-static dt_err post_region(xfer *x, bool send, int peer, int nd, const box *I,
-                          char *base, const int64_t *st, size_t esz,
-                          MPI_Comm comm) {
-  int c = 0;
-  int64_t inner = (int64_t)esz;
-  for (int d = nd - 1; d >= 0; d--)
-    inner *= I->ext[d];
-  /* bytes of one index along axis c */
-  int64_t row = inner;
-  for (c = 0; c < nd; c++) {
-    row /= I->ext[c];
+typedef struct item {
+  int peer;
+  box I;
+  char *buf;
+} item;
+
+/* How a region is cut into messages of at most DT_MSG_MAX bytes: along the
+ * outermost axis c whose single index fits, `per` indices at a time. Both
+ * sides cut the same region the same way, so pieces match. */
+typedef struct cut {
+  int c;
+  int64_t per, outer, count;
+} cut;
+
+static cut cut_region(int nd, const box *I, size_t esz) {
+  cut k = {0, 1, 1, 1};
+  if (nd == 0)
+    return k;
+  int64_t row = (int64_t)esz;
+  for (int d = 0; d < nd; d++)
+    row *= I->ext[d];
+  for (k.c = 0; k.c < nd; k.c++) {
+    row /= I->ext[k.c];
     if (row <= (int64_t)DT_MSG_MAX)
       break;
   }
-  if (c == nd && nd > 0) /* cannot happen while DT_MSG_MAX >= 8 */
-    c = nd - 1;
-  int64_t per = nd == 0 ? 1 : (int64_t)DT_MSG_MAX / (row ? row : 1);
-  if (per < 1)
-    per = 1;
-  /* outer index space: axes before c */
-  int64_t outer = 1;
-  for (int d = 0; d < c; d++)
-    outer *= I->ext[d];
-  for (int64_t o = 0; o < outer; o++) {
+  if (k.c == nd) /* cannot happen while DT_MSG_MAX >= 8 */
+    k.c = nd - 1;
+  k.per = (int64_t)DT_MSG_MAX / (row ? row : 1);
+  k.per = k.per < 1 ? 1 : k.per;
+  for (int d = 0; d < k.c; d++)
+    k.outer *= I->ext[d];
+  k.count = k.outer * ((I->ext[k.c] + k.per - 1) / k.per);
+  return k;
+}
+
+/* Requests and datatypes of one exchange, sized before anything is sent. */
+typedef struct xfer {
+  MPI_Request *req;
+  MPI_Datatype *types;
+  int n, cap;
+} xfer;
+
+/* Post one region's pieces (the arrays were sized with cut_region). */
+static dt_err post_region(xfer *x, bool send, int peer, int nd, const box *I,
+                          char *base, const int64_t *st, size_t esz,
+                          MPI_Comm comm) {
+  cut k = cut_region(nd, I, esz);
+  for (int64_t o = 0; o < k.outer; o++) {
     box piece = *I;
     int64_t q = o;
-    for (int d = c - 1; d >= 0; d--) {
+    for (int d = k.c - 1; d >= 0; d--) {
       piece.start[d] = I->start[d] + q % I->ext[d];
       piece.ext[d] = 1;
       q /= I->ext[d];
     }
-    int64_t n_c = nd ? I->ext[c] : 1;
-    for (int64_t k = 0; k < n_c; k += per) {
+    int64_t n_c = nd ? I->ext[k.c] : 1;
+    for (int64_t j = 0; j < n_c; j += k.per) {
       if (nd) {
-        piece.start[c] = I->start[c] + k;
-        piece.ext[c] = n_c - k < per ? n_c - k : per;
+        piece.start[k.c] = I->start[k.c] + j;
+        piece.ext[k.c] = n_c - j < k.per ? n_c - j : k.per;
       }
       int64_t off = 0;
       for (int d = 0; d < nd; d++)
         off += (piece.start[d] - I->start[d]) * st[d];
+      DT_ASSERT(x->n < x->cap);
       MPI_Datatype t = MPI_DATATYPE_NULL;
       DT_CALL(box_type(nd, piece.ext, st, esz, &t));
-      DT_CALL(xfer_keep_type(x, t));
-      DT_CALL(xfer_grow(x));
+      x->types[x->n] = t;
       char *p = base + off * (int64_t)esz;
       int rc = send ? MPI_Isend(p, 1, t, peer, 31, comm, &x->req[x->n])
                     : MPI_Irecv(p, 1, t, peer, 31, comm, &x->req[x->n]);
-      if (rc != MPI_SUCCESS)
+      if (rc != MPI_SUCCESS) {
+        MPI_Type_free(&x->types[x->n]);
         return dt__mpi_error(rc,
                              send ? "MPI_Isend (copy_)" : "MPI_Irecv (copy_)");
+      }
       x->n++;
     }
   }
@@ -690,12 +635,25 @@ static bool region_dense(int nd, const int64_t *ext, const int64_t *st) {
   return true;
 }
 
-/* Received packed regions waiting to be unpacked. */
-typedef struct pending {
-  box I;
-  char *buf;
-} pending;
+/* Straight from/into the shard (derived datatype), or through a buffer. */
+static bool direct(const plan *p, int nd, const box *I, const int64_t *st,
+                   size_t esz) {
+  return p->fast && (region_dense(nd, I->ext, st) ||
+                     box_vol(nd, I) * (int64_t)esz < DT_PACK_MIN);
+}
 
+static void free_items(item *v, int n) {
+  for (int k = 0; v && k < n; k++)
+    free(v[k].buf);
+  free(v);
+}
+
+/*
+ * Plan every region, allocate every buffer and request slot, agree; only
+ * then communicate. A rank that cannot allocate therefore fails before any
+ * message is posted, with all the others (an allocation failure after
+ * posting would strand the peers in MPI_Waitall).
+ */
 static dt_err exchange(const plan *p) {
   const dt_tensor *dst = p->dst, *src = p->src;
   dt_ctx *ctx = dst->ctx;
@@ -724,67 +682,89 @@ static dt_err exchange(const plan *p) {
     return DT_OK;
   }
 
-  xfer x = {0};
-  pending *pend = calloc((size_t)P, sizeof *pend);
-  dt_err err = pend ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
-  int64_t cst[DT_MAX_DIMS];
-  /* Receives first, so sends find them posted. */
-  for (int q = 1; !err && q < P && have_dst; q++) {
+  /* ---- plan (a 0-d source that is not replicated has one owner: P == 1) */
+  item *rx = calloc((size_t)P, sizeof *rx), *tx = calloc((size_t)P, sizeof *tx);
+  int nrx = 0, ntx = 0;
+  int64_t pieces = 0;
+  dt_err err = rx && tx ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
+  for (int q = 1; !err && q < P && have_dst && p->ns > 0; q++) {
     int peer = (me - q + P) % P;
-    box theirs, I;
+    box theirs, I = {{0}, {0}};
     layout_box(src->layout, peer, &theirs);
-    if (!box_intersect(p->ns, &need, &theirs, &I) && p->ns > 0)
+    if (!box_intersect(p->ns, &need, &theirs, &I))
       continue;
-    if (p->ns == 0)
-      continue; /* a 0-d source that is not replicated has one owner */
-    if (p->fast && (region_dense(p->nd, I.ext, dst->lstride) ||
-                    box_vol(p->nd, &I) * (int64_t)ssz < DT_PACK_MIN)) {
-      err = post_region(&x, false, peer, p->nd, &I,
-                        dt__local_ptr(dst) +
-                            region_offset(dst, &I) * (int64_t)ssz,
-                        dst->lstride, ssz, ctx->comm);
-    } else {
+    item *it = &rx[nrx++];
+    *it = (item){peer, I, NULL};
+    if (!direct(p, p->nd, &I, dst->lstride, ssz)) {
       size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
-      char *buf = xfer_buf(&x, nb);
-      if (!buf) {
+      if (!(it->buf = malloc(nb ? nb : 1)))
         err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
-        break;
-      }
-      pend[peer].I = I;
-      pend[peer].buf = buf;
-      contiguous_strides(p->ns, I.ext, cst);
-      err = post_region(&x, false, peer, p->ns, &I, buf, cst, ssz, ctx->comm);
     }
+    pieces += cut_region(p->ns, &I, ssz).count;
   }
-  /* Sends: the part of my source box each peer needs. */
-  for (int q = 1; !err && q < P && src->lnumel > 0; q++) {
+  for (int q = 1; !err && q < P && src->lnumel > 0 && p->ns > 0; q++) {
     int peer = (me + q) % P;
-    box theirs_dst, theirs_need, I;
+    box theirs_dst, theirs_need, I = {{0}, {0}};
     layout_box(dst->layout, peer, &theirs_dst);
-    if (box_vol(p->nd, &theirs_dst) == 0 || p->ns == 0)
+    if (box_vol(p->nd, &theirs_dst) == 0)
       continue;
     project(p, &theirs_dst, &theirs_need);
     if (!box_intersect(p->ns, &theirs_need, &mine_src, &I))
       continue;
-    char *at = dt__local_ptr(src) + region_offset(src, &I) * (int64_t)ssz;
-    if (p->fast && (region_dense(p->ns, I.ext, src->lstride) ||
-                    box_vol(p->ns, &I) * (int64_t)ssz < DT_PACK_MIN)) {
-      err = post_region(&x, true, peer, p->ns, &I, at, src->lstride, ssz,
+    item *it = &tx[ntx++];
+    *it = (item){peer, I, NULL};
+    if (!direct(p, p->ns, &I, src->lstride, ssz)) {
+      size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
+      if (!(it->buf = malloc(nb ? nb : 1)))
+        err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
+    }
+    pieces += cut_region(p->ns, &I, ssz).count;
+  }
+  xfer x = {0};
+  if (!err && dt__fault(ctx->comm, "copy"))
+    err = dt__error(DT_ERR_NOMEM, "cannot allocate (injected fault)");
+  if (!err && pieces > INT32_MAX)
+    err = dt__error(DT_ERR_OVERFLOW, "too many messages in one exchange");
+  if (!err && pieces > 0) {
+    x.req = malloc(sizeof *x.req * (size_t)pieces);
+    x.types = malloc(sizeof *x.types * (size_t)pieces);
+    x.cap = (int)pieces;
+    if (!x.req || !x.types)
+      err = dt__error(DT_ERR_NOMEM, "cannot allocate %lld requests",
+                      (long long)pieces);
+  }
+  err = dt__agree(ctx->comm, err, 0);
+
+  /* ---- communicate: receives first, so sends find them posted */
+  int64_t cst[DT_MAX_DIMS];
+  for (int k = 0; !err && k < nrx; k++) {
+    item *it = &rx[k];
+    if (it->buf) {
+      contiguous_strides(p->ns, it->I.ext, cst);
+      err = post_region(&x, false, it->peer, p->ns, &it->I, it->buf, cst, ssz,
                         ctx->comm);
     } else {
-      size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
-      char *buf = xfer_buf(&x, nb);
-      if (!buf) {
-        err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
-        break;
-      }
-      contiguous_strides(p->ns, I.ext, cst);
-      dt__copy_strided(p->ns, I.ext, buf, src->dtype, cst, at, src->dtype,
-                       src->lstride);
-      err = post_region(&x, true, peer, p->ns, &I, buf, cst, ssz, ctx->comm);
+      err = post_region(&x, false, it->peer, p->nd, &it->I,
+                        dt__local_ptr(dst) +
+                            region_offset(dst, &it->I) * (int64_t)ssz,
+                        dst->lstride, ssz, ctx->comm);
     }
   }
-  /* My own part, while the messages fly. */
+  for (int k = 0; !err && k < ntx; k++) {
+    item *it = &tx[k];
+    char *at = dt__local_ptr(src) + region_offset(src, &it->I) * (int64_t)ssz;
+    if (it->buf) {
+      contiguous_strides(p->ns, it->I.ext, cst);
+      dt__copy_strided(p->ns, it->I.ext, it->buf, src->dtype, cst, at,
+                       src->dtype, src->lstride);
+      err = post_region(&x, true, it->peer, p->ns, &it->I, it->buf, cst, ssz,
+                        ctx->comm);
+    } else {
+      err = post_region(&x, true, it->peer, p->ns, &it->I, at, src->lstride,
+                        ssz, ctx->comm);
+    }
+  }
+  /* my own part, while the messages fly */
   if (!err && have_dst) {
     box I;
     if (p->ns == 0 ? src->lnumel > 0
@@ -796,17 +776,22 @@ static dt_err exchange(const plan *p) {
                     src->dtype, src->lstride);
     }
   }
-  /* Even after a local failure, complete what was posted so no peer and no
-   * request is left hanging; the caller agrees on the outcome. */
-  dt_err e = xfer_wait(&x);
-  err = err ? err : e;
-  for (int r = 0; !err && r < P; r++)
-    if (pend[r].buf) {
-      contiguous_strides(p->ns, pend[r].I.ext, cst);
-      unpack_region(p, &pend[r].I, pend[r].buf, src->dtype, cst);
+  if (x.n) {
+    int rc = MPI_Waitall(x.n, x.req, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS && !err)
+      err = dt__mpi_error(rc, "MPI_Waitall (copy_)");
+  }
+  for (int k = 0; !err && k < nrx; k++)
+    if (rx[k].buf) {
+      contiguous_strides(p->ns, rx[k].I.ext, cst);
+      unpack_region(p, &rx[k].I, rx[k].buf, src->dtype, cst);
     }
-  xfer_free(&x);
-  free(pend);
+  for (int k = 0; k < x.n; k++)
+    MPI_Type_free(&x.types[k]);
+  free(x.req);
+  free(x.types);
+  free_items(rx, nrx);
+  free_items(tx, ntx);
   return err;
 }
 

@@ -22,18 +22,12 @@ int dt__threads(void) {
 int dt_num_threads(void) { return dt__threads(); }
 
 /*
- * Unless the user chose (OMP_NUM_THREADS or DT_NUM_THREADS), use the cores
- * this rank may run on divided by the ranks sharing the node: more threads
- * than that only spin on cores another rank needs.
+ * Unless the user chose (OMP_NUM_THREADS, or DT_NUM_THREADS as a cap), use
+ * the cores this rank may run on divided by the ranks sharing the node: more
+ * threads than that only spin on cores another rank needs.
  */
 static void pick_threads(MPI_Comm comm) {
-  const char *dt = getenv("DT_NUM_THREADS");
-  if (dt && atoi(dt) > 0) {
-    atomic_store(&thread_cap, atoi(dt));
-    return;
-  }
-  if (getenv("OMP_NUM_THREADS"))
-    return;
+  /* collective, so it runs whatever each rank's environment says */
   MPI_Comm node;
   int local = 1;
   if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL,
@@ -41,6 +35,13 @@ static void pick_threads(MPI_Comm comm) {
     MPI_Comm_size(node, &local);
     MPI_Comm_free(&node);
   }
+  const char *dt = getenv("DT_NUM_THREADS");
+  if (dt && atoi(dt) > 0) {
+    atomic_store(&thread_cap, atoi(dt));
+    return;
+  }
+  if (getenv("OMP_NUM_THREADS"))
+    return;
   int cap = omp_get_num_procs() / (local > 0 ? local : 1);
   atomic_store(&thread_cap, cap > 0 ? cap : 1);
 }

@@ -32,32 +32,40 @@ static int64_t count_below(const dt__runs *R, int64_t g) {
 
 /* The runs of a box that fall in [g0, g1), as byte blocks of a chunk that
  * starts at g0: an hindexed datatype (MPI_DATATYPE_NULL when none). */
+/* Scratch for chunk datatypes, sized before any message moves. */
+typedef struct blocks {
+  int *len;
+  MPI_Aint *disp;
+  int64_t cap;
+} blocks;
+
+/* Blocks a box can have inside one chunk of C elements (an upper bound). */
+static int64_t max_blocks(const dt__runs *R, int64_t C) {
+  if (R->nruns == 0)
+    return 0;
+  int64_t b = C / R->run_len + 2;
+  return b < R->nruns ? b : R->nruns;
+}
+
+/* The runs of a box that fall in [g0, g1), as byte blocks of a chunk that
+ * starts at g0: an hindexed datatype (MPI_DATATYPE_NULL when none). */
 static dt_err chunk_type(const dt__runs *R, int64_t g0, int64_t g1, size_t esz,
-                         MPI_Datatype *type) {
+                         const blocks *B, MPI_Datatype *type) {
   *type = MPI_DATATYPE_NULL;
   int64_t a = count_below(R, g0), b = count_below(R, g1);
   if (a == b)
     return DT_OK;
   int64_t k0 = a / R->run_len, k1 = (b - 1) / R->run_len;
   int64_t nb = k1 - k0 + 1;
-  DT_CHECK(nb < INT32_MAX, DT_ERR_OVERFLOW, "too many runs in one chunk");
-  int *len = malloc(sizeof(int) * (size_t)nb);
-  MPI_Aint *disp = malloc(sizeof(MPI_Aint) * (size_t)nb);
-  if (!len || !disp) {
-    free(len);
-    free(disp);
-    return dt__error(DT_ERR_NOMEM, "cannot allocate a chunk datatype");
-  }
+  DT_ASSERT(nb <= B->cap);
   for (int64_t k = k0; k <= k1; k++) {
     int64_t s = dt__run_global(R, k), e = s + R->run_len;
     s = s > g0 ? s : g0;
     e = e < g1 ? e : g1;
-    len[k - k0] = (int)((e - s) * (int64_t)esz);
-    disp[k - k0] = (MPI_Aint)((s - g0) * (int64_t)esz);
+    B->len[k - k0] = (int)((e - s) * (int64_t)esz);
+    B->disp[k - k0] = (MPI_Aint)((s - g0) * (int64_t)esz);
   }
-  int rc = MPI_Type_create_hindexed((int)nb, len, disp, MPI_BYTE, type);
-  free(len);
-  free(disp);
+  int rc = MPI_Type_create_hindexed((int)nb, B->len, B->disp, MPI_BYTE, type);
   if (rc == MPI_SUCCESS)
     rc = MPI_Type_commit(type);
   if (rc != MPI_SUCCESS)
@@ -107,18 +115,20 @@ static dt_err find_members(const dt_tensor *t, dt_ctx *dst, members *m) {
     mine[1] = P;
   } else if (dst != DT_CTX_ABSENT) {
     /* Every rank of dst must be a rank of t's context. */
-    MPI_Group gs, gd;
-    MPI_Comm_group(ctx->comm, &gs);
-    MPI_Comm_group(dst->comm, &gd);
+    MPI_Group gs = MPI_GROUP_NULL, gd = MPI_GROUP_NULL;
+    if (MPI_Comm_group(ctx->comm, &gs) != MPI_SUCCESS ||
+        MPI_Comm_group(dst->comm, &gd) != MPI_SUCCESS)
+      err = dt__error(DT_ERR_MPI, "MPI_Comm_group failed");
     int n = dst->size;
     int *in = malloc(sizeof(int) * (size_t)n),
         *outr = malloc(sizeof(int) * (size_t)n);
-    if (!in || !outr) {
+    if (!err && (!in || !outr)) {
       err = dt__error(DT_ERR_NOMEM, "cannot allocate");
-    } else {
+    } else if (!err) {
       for (int k = 0; k < n; k++)
         in[k] = k;
-      MPI_Group_translate_ranks(gd, n, in, gs, outr);
+      if (MPI_Group_translate_ranks(gd, n, in, gs, outr) != MPI_SUCCESS)
+        err = dt__error(DT_ERR_MPI, "MPI_Group_translate_ranks failed");
       for (int k = 0; k < n && !err; k++)
         if (outr[k] == MPI_UNDEFINED)
           err = dt__error(DT_ERR_CONTEXT,
@@ -127,8 +137,10 @@ static dt_err find_members(const dt_tensor *t, dt_ctx *dst, members *m) {
     }
     free(in);
     free(outr);
-    MPI_Group_free(&gs);
-    MPI_Group_free(&gd);
+    if (gs != MPI_GROUP_NULL)
+      MPI_Group_free(&gs);
+    if (gd != MPI_GROUP_NULL)
+      MPI_Group_free(&gd);
     mine[0] = dst->rank;
     mine[1] = dst->size;
   }
@@ -207,7 +219,8 @@ static dt_err finish_sends(pending_sends *p) {
  * elements go straight from its old shard to its new one.
  */
 static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
-                     dt_tensor *o, char *chunk, int64_t C, char *pack) {
+                     dt_tensor *o, char *chunk, int64_t C, char *pack,
+                     MPI_Request *req, MPI_Datatype *types, const blocks *B) {
   dt_ctx *ctx = t->ctx;
   int P = ctx->size, me = ctx->rank, root = 0;
   size_t esz = dt_dtype_size(t->dtype);
@@ -239,9 +252,6 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
       dt__copy_strided(t->ndim, t->lshape, dt__local_ptr(o), o->dtype,
                        o->lstride, dt__local_ptr(t), t->dtype, t->lstride);
   }
-  MPI_Request *req = malloc(sizeof(MPI_Request) * 3 * (size_t)P);
-  MPI_Datatype *types = malloc(sizeof(MPI_Datatype) * 3 * (size_t)P);
-  DT_CHECK(req && types, DT_ERR_NOMEM, "cannot allocate requests");
   pending_sends half[2] = {{req + P, types + P, 0},
                            {req + 2 * P, types + 2 * P, 0}};
   dt_err err = DT_OK;
@@ -261,7 +271,7 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
         dt__layout_box(t->layout, r, s, n);
         dt__box_runs(t->ndim, t->shape, s, n, &R);
         MPI_Datatype ty;
-        err = chunk_type(&R, g0, g1, esz, &ty);
+        err = chunk_type(&R, g0, g1, esz, B, &ty);
         if (!err && ty != MPI_DATATYPE_NULL) {
           types[ntypes++] = ty;
           int rc = MPI_Irecv(buf, 1, ty, r, 41, ctx->comm, &req[nreq++]);
@@ -273,7 +283,7 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
       int64_t a = count_below(&mine, g0), b = count_below(&mine, g1);
       if (!err && a < b && !direct) {
         MPI_Datatype ty;
-        err = chunk_type(&mine, g0, g1, esz, &ty);
+        err = chunk_type(&mine, g0, g1, esz, B, &ty);
         if (!err) {
           const char *p = dt__local_ptr(t) + a * (int64_t)esz;
           if (!dt_is_contiguous(t)) {
@@ -322,7 +332,7 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
           int64_t a = count_below(&R, g0), b = count_below(&R, g1);
           if (a < b && !direct) {
             MPI_Datatype ty;
-            err = chunk_type(&R, g0, g1, esz, &ty);
+            err = chunk_type(&R, g0, g1, esz, B, &ty);
             int pos = 0;
             int rc =
                 err ? MPI_SUCCESS
@@ -337,7 +347,7 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
           continue;
         }
         MPI_Datatype ty;
-        err = chunk_type(&R, g0, g1, esz, &ty);
+        err = chunk_type(&R, g0, g1, esz, B, &ty);
         if (!err && ty != MPI_DATATYPE_NULL) {
           h->types[h->n] = ty;
           int rc = MPI_Isend(buf, 1, ty, r, 42, ctx->comm, &h->req[h->n++]);
@@ -360,8 +370,6 @@ static dt_err stream(const dt_tensor *t, const dt_layout *DL, const members *m,
     dt_err e = finish_sends(&half[k]);
     err = err ? err : e;
   }
-  free(req);
-  free(types);
   return err;
 }
 
@@ -376,14 +384,20 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
   dt_tensor *o = NULL;
   char *chunk = NULL, *pack = NULL;
   size_t esz = dt_dtype_size(t->dtype);
-  /* two halves of the budget: one gathered while the other is scattered */
-  int64_t C = (int64_t)(ctx->chunk_budget / 2 / esz);
-  if (C < 1)
-    C = 1;
+  MPI_Request *req = NULL;
+  MPI_Datatype *types = NULL;
+  blocks B = {0};
   dt_err err = out ? DT_OK : dt__error(DT_ERR_NULL, "out is NULL");
   if (!err)
     *out = NULL;
-  err = dt__agree(ctx->comm, err, 0);
+  /* The root holds the chunk, in two halves (one gathered while the other
+   * is scattered), and a packing buffer when its shard is strided: the
+   * budget is cut in two or three so the total stays within it. */
+  int64_t root_strided = ctx->rank == 0 && !dt_is_contiguous(t);
+  err = dt__agree_max(ctx->comm, err, 0, &root_strided);
+  int64_t C = (int64_t)(ctx->chunk_budget / (root_strided ? 3 : 2) / esz);
+  if (C < 1)
+    C = 1;
   if (!err)
     err = find_members(t, dst, &m);
   /* The destination layout (replicated metadata, known everywhere). */
@@ -395,15 +409,40 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
   }
   if (!err && member)
     err = dt__tensor_alloc(dctx, t->dtype, DL, &o);
-  /* Buffers: the root's chunk; a packing buffer (at most one chunk) for a
-   * strided shard. */
+  /* Everything the stream needs, before its first message. */
   int64_t packn = t->lnumel < C ? t->lnumel : C;
   if (!err && ctx->rank == 0) {
     chunk = dt__alloc(2 * (size_t)C * esz);
-    if (!chunk)
+    req = malloc(sizeof *req * 3 * (size_t)ctx->size);
+    types = malloc(sizeof *types * 3 * (size_t)ctx->size);
+    for (int r = 0; r < ctx->size; r++) {
+      int64_t s0[DT_MAX_DIMS], n0[DT_MAX_DIMS];
+      dt__runs R;
+      dt__layout_box(t->layout, r, s0, n0);
+      dt__box_runs(t->ndim, t->shape, s0, n0, &R);
+      B.cap = max_blocks(&R, C) > B.cap ? max_blocks(&R, C) : B.cap;
+    }
+    for (int q = 0; q < m.dsz; q++) {
+      int64_t s0[DT_MAX_DIMS], n0[DT_MAX_DIMS];
+      dt__runs R;
+      dt__layout_box(DL, q, s0, n0);
+      dt__box_runs(t->ndim, t->shape, s0, n0, &R);
+      B.cap = max_blocks(&R, C) > B.cap ? max_blocks(&R, C) : B.cap;
+    }
+    if (t->layout->kind == DT__L_REPLICATED)
+      B.cap = B.cap > 3 ? B.cap : 3;
+    if (B.cap >= INT32_MAX)
+      err = dt__error(DT_ERR_OVERFLOW, "too many runs in one chunk");
+    else {
+      B.len = malloc(sizeof *B.len * (size_t)(B.cap + 1));
+      B.disp = malloc(sizeof *B.disp * (size_t)(B.cap + 1));
+    }
+    if (!err && (!chunk || !req || !types || !B.len || !B.disp))
       err = dt__error(DT_ERR_NOMEM, "cannot allocate the %zu-byte chunk",
                       2 * (size_t)C * esz);
   }
+  if (!err && dt__fault(ctx->comm, "deepcopy"))
+    err = dt__error(DT_ERR_NOMEM, "cannot allocate (injected fault)");
   if (!err && !dt_is_contiguous(t) && packn > 0) {
     pack = dt__alloc((size_t)packn * esz);
     if (!pack)
@@ -411,12 +450,16 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
   }
   err = dt__agree(ctx->comm, err, dt__layout_hash(t->layout));
   if (!err)
-    err = stream(t, DL, &m, o, chunk, C, pack);
+    err = stream(t, DL, &m, o, chunk, C, pack, req, types, &B);
   err = dt__agree(ctx->comm, err, 0);
   if (chunk)
     dt__free(chunk, 2 * (size_t)C * esz);
   if (pack)
     dt__free(pack, (size_t)packn * esz);
+  free(req);
+  free(types);
+  free(B.len);
+  free(B.disp);
   free(m.dst_of_src);
   free(m.src_of_dst);
   dt__layout_unref(&DL);

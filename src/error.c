@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DT_MSG_LEN 512
@@ -133,6 +134,19 @@ dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
                      "replicated arguments (shape, dtype, layout, scalars or "
                      "generator state) differ between ranks");
   return DT_OK;
+}
+
+/* ---- fault injection (tests) ----------------------------------------------
+ */
+
+bool dt__fault(MPI_Comm comm, const char *site) {
+  const char *want = getenv("DT_FAULT_ALLOC");
+  if (!want || strcmp(want, site) != 0)
+    return false;
+  const char *r = getenv("DT_FAULT_RANK");
+  int rank = -1;
+  MPI_Comm_rank(comm, &rank);
+  return r && atoi(r) == rank;
 }
 
 /* ---- shapes -----------------------------------------------------------------

@@ -372,6 +372,11 @@ static dt_err make_random(dt_ctx *ctx, dt_err pre, int ndim,
                     ra->p.kind == DT__R_NORMAL ? "normal sampling (randn)"
                                                : "uniform sampling (rand)",
                     dt_dtype_name(dtype));
+  if (!err && ra->p.kind == DT__R_INT && dtype == DT_INT32 &&
+      (ra->p.low < INT32_MIN ||
+       ra->p.low + (int64_t)(ra->p.range - 1) > INT32_MAX))
+    err = dt__error(DT_ERR_ARG, "randint expects low and high - 1 in the "
+                                "range of int32 for dtype int32");
   if (!err && ra->p.kind == DT__R_INT && dtype == DT_BOOL &&
       (ra->p.low < 0 || ra->p.low + (int64_t)ra->p.range > 2))
     err = dt__error(DT_ERR_ARG, "randint into bool needs 0 <= low < high <= 2");
@@ -564,70 +569,71 @@ static void copy_box_from_full(dt_tensor *t, const void *data, dt_dtype sdt) {
                 src + dt__run_global(&R, k) * (int64_t)ssz, sdt, R.run_len);
 }
 
-/* Root sends every other rank its box (in the source dtype); the others
- * receive and convert. Replicated layouts are one broadcast. */
+static int64_t box_elems(const dt_layout *L, int r) {
+  int64_t start[DT_MAX_DIMS], shape[DT_MAX_DIMS], n = 1;
+  dt__layout_box(L, r, start, shape);
+  for (int d = 0; d < L->ndim; d++)
+    n *= shape[d];
+  return n;
+}
+
+/*
+ * Root sends every other rank its box (in the source dtype); the others
+ * receive and convert. Replicated layouts are one broadcast. Buffers are
+ * allocated and the outcome agreed before the first message, so a rank that
+ * cannot allocate never leaves another waiting.
+ */
 static dt_err scatter_from_root(dt_tensor *t, const void *data, dt_dtype sdt,
                                 int root) {
   dt_ctx *ctx = t->ctx;
   size_t ssz = dt_dtype_size(sdt);
-  if (t->layout->kind == DT__L_REPLICATED) {
-    size_t nbytes = (size_t)t->numel * ssz;
-    if (ctx->rank == root) {
-      DT_CALL(dt__bcast_bytes((void *)data, nbytes, root, ctx->comm));
-      copy_box_from_full(t, data, sdt);
-      return DT_OK;
-    }
-    void *tmp =
-        sdt == t->dtype ? dt__local_ptr(t) : malloc(nbytes ? nbytes : 1);
-    DT_CHECK(tmp, DT_ERR_NOMEM, "cannot allocate %zu bytes", nbytes);
-    dt_err err = dt__bcast_bytes(tmp, nbytes, root, ctx->comm);
-    if (!err && tmp != dt__local_ptr(t))
-      dt__convert(dt__local_ptr(t), t->dtype, tmp, sdt, t->numel);
-    if (tmp != dt__local_ptr(t))
-      free(tmp);
-    return err;
-  }
-  if (ctx->rank == root) {
-    copy_box_from_full(t, data, sdt);
-    int64_t start[DT_MAX_DIMS], shape[DT_MAX_DIMS];
-    size_t cap = 0;
-    void *tmp = NULL;
-    dt_err err = DT_OK;
-    for (int r = 0; r < ctx->size && !err; r++) {
-      if (r == root)
-        continue;
-      dt__layout_box(t->layout, r, start, shape);
-      int64_t n = 1;
-      for (int d = 0; d < t->ndim; d++)
-        n *= shape[d];
-      size_t nbytes = (size_t)n * ssz;
-      if (nbytes == 0)
-        continue;
-      if (nbytes > cap) {
-        free(tmp);
-        tmp = malloc(nbytes);
-        cap = tmp ? nbytes : 0;
-        if (!tmp) {
-          err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nbytes);
-          break; /* the receivers are failed by the agreement after this */
-        }
-      }
-      dt__box_from_global(tmp, data, t->ndim, t->shape, start, shape, ssz);
-      err = dt__send_bytes(tmp, nbytes, r, 11, ctx->comm);
-    }
+  bool rep = t->layout->kind == DT__L_REPLICATED;
+  size_t need = 0; /* bytes of staging this rank needs */
+  if (rep)
+    need = ctx->rank != root && sdt != t->dtype ? (size_t)t->numel * ssz : 0;
+  else if (ctx->rank == root) {
+    for (int r = 0; r < ctx->size; r++)
+      if (r != root && (size_t)box_elems(t->layout, r) * ssz > need)
+        need = (size_t)box_elems(t->layout, r) * ssz;
+  } else if (sdt != t->dtype)
+    need = (size_t)t->lnumel * ssz;
+  void *tmp = need ? malloc(need) : NULL;
+  dt_err err = (need && !tmp) || dt__fault(ctx->comm, "scatter")
+                   ? dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", need)
+                   : DT_OK;
+  err = dt__agree(ctx->comm, err, 0);
+  if (err) {
     free(tmp);
     return err;
   }
-  size_t nbytes = (size_t)t->lnumel * ssz;
-  if (nbytes == 0)
-    return DT_OK;
-  if (sdt == t->dtype)
-    return dt__recv_bytes(dt__local_ptr(t), nbytes, root, 11, ctx->comm);
-  void *tmp = malloc(nbytes);
-  DT_CHECK(tmp, DT_ERR_NOMEM, "cannot allocate %zu bytes", nbytes);
-  dt_err err = dt__recv_bytes(tmp, nbytes, root, 11, ctx->comm);
-  if (!err)
-    dt__convert(dt__local_ptr(t), t->dtype, tmp, sdt, t->lnumel);
+  if (rep) {
+    size_t nbytes = (size_t)t->numel * ssz;
+    void *into = ctx->rank == root ? (void *)data
+                 : tmp             ? tmp
+                                   : (void *)dt__local_ptr(t);
+    err = dt__bcast_bytes(into, nbytes, root, ctx->comm);
+    if (!err && ctx->rank == root)
+      copy_box_from_full(t, data, sdt);
+    else if (!err && tmp)
+      dt__convert(dt__local_ptr(t), t->dtype, tmp, sdt, t->numel);
+  } else if (ctx->rank == root) {
+    copy_box_from_full(t, data, sdt);
+    int64_t start[DT_MAX_DIMS], shape[DT_MAX_DIMS];
+    for (int r = 0; r < ctx->size && !err; r++) {
+      size_t nbytes = (size_t)box_elems(t->layout, r) * ssz;
+      if (r == root || nbytes == 0)
+        continue;
+      dt__layout_box(t->layout, r, start, shape);
+      dt__box_from_global(tmp, data, t->ndim, t->shape, start, shape, ssz);
+      err = dt__send_bytes(tmp, nbytes, r, 11, ctx->comm);
+    }
+  } else if (t->lnumel > 0) {
+    size_t nbytes = (size_t)t->lnumel * ssz;
+    err = dt__recv_bytes(tmp ? tmp : (void *)dt__local_ptr(t), nbytes, root, 11,
+                         ctx->comm);
+    if (!err && tmp)
+      dt__convert(dt__local_ptr(t), t->dtype, tmp, sdt, t->lnumel);
+  }
   free(tmp);
   return err;
 }

@@ -49,6 +49,13 @@ dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash);
 dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
                      int64_t *value);
 
+/*
+ * Tests: true when the environment asks this rank to fail the allocation at
+ * `site` (DT_FAULT_ALLOC=site, DT_FAULT_RANK=rank in comm), so the paths
+ * that recover from a failure on one rank can be exercised.
+ */
+bool dt__fault(MPI_Comm comm, const char *site);
+
 /* Return a user error from the current function. */
 #define DT_CHECK(cond, code, ...)                                              \
   do {                                                                         \
@@ -521,7 +528,11 @@ dt_err dt__matmul_backward(const dt_tensor *a, const dt_tensor *b,
                            const dt_tensor *g, dt_tensor **ga, dt_tensor **gb);
 /* The exact sum of t's elements over all ranks (each counted once). */
 dt_err dt__exact_sum(const dt_tensor *t, dt__xacc *out);
-/* Redistribute (differentiably) into a given layout and dtype. */
+/* Redistribute (differentiably) into a given layout and dtype; the result
+ * lives on ctx (congruent with t's). */
+dt_err dt__redistribute_to(dt_ctx *ctx, const dt_tensor *t, dt_layout *L,
+                           dt_dtype dt, dt_tensor **out);
+/* The same on t's own context. */
 dt_err dt__redistribute_layout(const dt_tensor *t, dt_layout *L, dt_dtype dt,
                                dt_tensor **out);
 

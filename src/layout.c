@@ -345,7 +345,7 @@ dt_err dt__layout_transpose(const dt_layout *l, int a, int b, dt_layout **out) {
 static int64_t kept_below(int64_t x, int64_t start, int64_t step, int64_t n) {
   if (x <= start)
     return 0;
-  int64_t k = (x - start + step - 1) / step;
+  int64_t k = (x - start - 1) / step + 1; /* no overflow for huge steps */
   return k < n ? k : n;
 }
 

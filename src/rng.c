@@ -258,7 +258,9 @@ DT_INLINE void transform(const dt__rparams *p, const uint32_t x[4][LANES],
     int64_t *o = out;
     for (int l = 0; l < LANES; l++)
       for (int h = 0; h < 2; h++)
-        o[2 * l + h] = p->low + (int64_t)mulhi64(word64(x, h, l), p->range);
+        /* unsigned: low + offset wraps into range without overflow */
+        o[2 * l + h] =
+            (int64_t)((uint64_t)p->low + mulhi64(word64(x, h, l), p->range));
     return;
   }
   double *o = out;

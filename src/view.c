@@ -357,7 +357,13 @@ dt_err dt_slice(const dt_tensor *t, int axis, int64_t start, int64_t stop,
         DT_ERR_ARG,
         "slice %lld:%lld is outside 0 <= start <= stop <= %lld of axis %d",
         (long long)start, (long long)stop, (long long)t->shape[a], a));
-  int64_t n = (stop - start + step - 1) / step;
+  int64_t n = stop > start ? (stop - start - 1) / step + 1 : 0;
+  int64_t nstride;
+  if (!dt__mul_ok(t->lstride[a], step, &nstride))
+    DT_RETURN(dt__error(DT_ERR_OVERFLOW,
+                        "slice step %lld overflows the "
+                        "stride",
+                        (long long)step));
   dt_layout *L = NULL;
   err = dt__layout_slice(t->layout, a, start, step, n, &L);
   dt_tensor *v = NULL;
@@ -374,7 +380,7 @@ dt_err dt_slice(const dt_tensor *t, int axis, int64_t start, int64_t stop,
     int64_t g = start + v->lstart[a] * step;
     v->loffset += (g - t->lstart[a]) * t->lstride[a];
   }
-  v->lstride[a] = t->lstride[a] * step;
+  v->lstride[a] = nstride;
   v->requires_grad = false;
   err = dt__record_unary(DT__OP_SLICE, t, v, (int64_t[3]){a, start, step});
   if (err) {

@@ -227,6 +227,37 @@ static void t_errors_and_accumulation(void) {
   dt_tensor_destroy(&x);
 }
 
+/* pow's exponent 0: a constant, so a zero gradient (PyTorch), even at 0;
+ * a gradient from a context over other ranks is refused. */
+static void t_pow_zero_and_contexts(void) {
+  const int64_t two = 2;
+  double v[2] = {0.0, 3.0};
+  dt_tensor *x = NULL, *y = NULL, *L = NULL;
+  T_OK(dt_from_data(T_ctx, 1, &two, v, DT_FLOAT64, DT_ALL_RANKS,
+                    &(dt_opts){.requires_grad = true}, &x));
+  T_OK(dt_pow_scalar(x, 0.0, &y));
+  T_OK(dt_sum(y, &L));
+  T_OK(dt_backward(L, NULL, false));
+  double *g = dt_test_gather_all(dt_grad(x));
+  CU_ASSERT(g && g[0] == 0.0 && g[1] == 0.0);
+  free(g);
+  if (T_size > 1) {
+    MPI_Comm half;
+    MPI_Comm_split(MPI_COMM_WORLD, T_rank % 2, T_rank, &half);
+    dt_ctx *hc = NULL;
+    T_OK(dt_ctx_create(half, &hc));
+    dt_tensor *h = NULL;
+    T_OK(dt_zeros(hc, 1, &two, &(dt_opts){.dtype = DT_FLOAT64}, &h));
+    T_ERR(dt_set_grad(x, h), DT_ERR_CONTEXT);
+    dt_tensor_destroy(&h);
+    T_OK(dt_ctx_destroy(&hc));
+    MPI_Comm_free(&half);
+  }
+  dt_tensor_destroy(&L);
+  dt_tensor_destroy(&y);
+  dt_tensor_destroy(&x);
+}
+
 /* Freeing order: outputs, inputs and graphs can go in any order. */
 static void t_freeing_order(void) {
   const int64_t s[1] = {9};
@@ -421,6 +452,8 @@ static const dt_test_case cases[] = {
     {"deepcopy, from_data and from_buffer leaves", t_deepcopy_and_leaves},
     {"PyTorch's errors; accumulation; zero_grad", t_errors_and_accumulation},
     {"freeing order and long chains", t_freeing_order},
+    {"pow with exponent 0; gradients from other contexts",
+     t_pow_zero_and_contexts},
     {"gradcheck: unary ops, reductions, views", t_gradcheck_unary},
     {"gradcheck: binary ops across layouts, 0-d", t_gradcheck_binary},
     {"gradcheck: matmul", t_gradcheck_matmul},

@@ -460,6 +460,80 @@ static void t_redistribute(void) {
   dt_tensor_destroy(&t);
 }
 
+/* A failure on one rank in the middle of a transfer reaches every rank as
+ * the same error, and nobody is left waiting (the test would time out). */
+static void t_failure_on_one_rank(void) {
+  char rank[16];
+  snprintf(rank, sizeof rank, "%d", T_size - 1);
+  setenv("DT_FAULT_RANK", rank, 1);
+  const int64_t s2[2] = {6, 5};
+  dt_tensor *a = NULL, *b = NULL, *v = NULL, *c = NULL;
+  T_OK(dt_rand(T_ctx, 2, s2, &(dt_opts){.dtype = DT_FLOAT64}, &a));
+  T_OK(dt_zeros(T_ctx, 2, s2, &(dt_opts){.layout = DT_SPLIT, .split_axis = 1},
+                &b));
+  setenv("DT_FAULT_ALLOC", "copy", 1);
+  T_ERR(dt_copy_(b, a), DT_ERR_NOMEM);
+  setenv("DT_FAULT_ALLOC", "gather", 1);
+  T_OK(dt_transpose(a, 0, 1, &v));
+  double buf[30];
+  T_ERR(dt_gather(v, 0, buf), DT_ERR_NOMEM);
+  setenv("DT_FAULT_ALLOC", "scatter", 1);
+  double data[30] = {0};
+  T_ERR(dt_from_data(T_ctx, 2, s2, data, DT_FLOAT64, 0, NULL, &c),
+        DT_ERR_NOMEM);
+  CU_ASSERT_PTR_NULL(c);
+  setenv("DT_FAULT_ALLOC", "deepcopy", 1);
+  T_ERR(dt_deepcopy(a, NULL, &c), DT_ERR_NOMEM);
+  CU_ASSERT_PTR_NULL(c);
+  unsetenv("DT_FAULT_ALLOC");
+  unsetenv("DT_FAULT_RANK");
+  /* and everything works again afterwards */
+  T_OK(dt_copy_(b, a));
+  T_OK(dt_gather(v, 0, buf));
+  dt_tensor_destroy(&v);
+  dt_tensor_destroy(&a);
+  dt_tensor_destroy(&b);
+}
+
+/* In-place arithmetic reading memory it writes: as if b were read first. */
+static void t_inplace_alias(void) {
+  const int64_t s2[2] = {2, 2};
+  double v[4] = {1, 2, 3, 4};
+  dt_tensor *a = NULL, *at = NULL;
+  T_OK(dt_from_data(T_ctx, 2, s2, v, DT_FLOAT64, DT_ALL_RANKS,
+                    &(dt_opts){.layout = DT_REPLICATED}, &a));
+  T_OK(dt_transpose(a, 0, 1, &at));
+  T_OK(dt_add_(a, at));
+  double *g = dt_test_gather_all(a);
+  CU_ASSERT(g && g[0] == 2 && g[1] == 5 && g[2] == 5 && g[3] == 8);
+  free(g);
+  T_OK(dt_mul_(a, a)); /* the same view: element by element is fine */
+  g = dt_test_gather_all(a);
+  CU_ASSERT(g && g[0] == 4 && g[1] == 25 && g[3] == 64);
+  free(g);
+  dt_tensor_destroy(&at);
+  dt_tensor_destroy(&a);
+  /* a slice with a step beyond any size */
+  const int64_t n = 5;
+  dt_tensor *x = NULL, *y = NULL;
+  T_OK(dt_arange(T_ctx, DT_I(0), DT_I(n), DT_I(1), NULL, &x));
+  T_OK(dt_slice(x, 0, 0, 5, INT64_MAX, &y));
+  CU_ASSERT_EQUAL(dt_numel(y), 1);
+  int64_t *gy = dt_test_gather_all(y);
+  CU_ASSERT(gy && gy[0] == 0);
+  free(gy);
+  int64_t total = 0;
+  for (int r = 0; r < T_size; r++) {
+    int64_t bs, bn;
+    T_OK(dt_owner_box(y, r, &bs, &bn));
+    CU_ASSERT(bn >= 0);
+    total += bn;
+  }
+  CU_ASSERT_EQUAL(total, 1);
+  dt_tensor_destroy(&y);
+  dt_tensor_destroy(&x);
+}
+
 static const dt_test_case cases[] = {
     {"gather to every root from every layout", t_gather_roots_and_layouts},
     {"gather empty tensors and empty shards", t_gather_empty},
@@ -474,6 +548,8 @@ static const dt_test_case cases[] = {
     {"copy_ writes in place (views, user buffers)", t_copy_writes_in_place},
     {"copy_ with overlapping memory", t_copy_overlap},
     {"copy_ bad input", t_copy_bad_input},
+    {"a failure on one rank mid-transfer is agreed", t_failure_on_one_rank},
+    {"in-place aliasing; huge slice steps", t_inplace_alias},
     {NULL, NULL}};
 
 int main(int argc, char **argv) {
