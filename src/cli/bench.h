@@ -83,6 +83,19 @@ void bench_report_row(const bench_report *r, const char *op, const char *dtype,
  *  failed. */
 int bench_report_close(bench_report *r, const cli_env *env);
 
+/** One part of a benchmark: measures, prints its header and rows. */
+typedef dt_err (*bench_section)(dt_ctx *ctx, bench_report *rep,
+                                const bench_args *args);
+
+/**
+ * Run sections in order on a fresh context (freed storage is released
+ * between sections so one's cache does not crowd the next), stop at the
+ * first failure and report it: with *why when the bench set a message of its
+ * own, else the library's. Returns the exit status. Collective.
+ */
+int bench_run(const cli_env *env, const bench_args *args,
+              const bench_section *sections, int n, const char *const *why);
+
 /* Subcommands of `dtensor bench`, run after the shared options are parsed.
  * Each returns the exit status. */
 int bench_factories(const cli_env *env, const bench_args *args);

@@ -267,29 +267,6 @@ static dt_err chain(dt_ctx *ctx, bench_report *rep, const bench_args *a) {
 }
 
 int bench_autograd(const cli_env *env, const bench_args *args) {
-  bench_report rep;
-  if (bench_report_open(&rep, env, args->json))
-    return 1;
-  dt_ctx *ctx = NULL;
-  dt_err err = dt_ctx_create(MPI_COMM_WORLD, &ctx);
-  if (err) {
-    bench_report_close(&rep, env);
-    return cli_fail_lib(env, err);
-  }
-  err = elementwise(ctx, &rep, args);
-  dt_cache_release();
-  if (!err)
-    err = exact_sum(ctx, &rep, args);
-  if (!err)
-    err = chain(ctx, &rep, args);
-  dt_cache_release();
-  int status = !err      ? 0
-               : failure ? cli_fail(env, "%s (%s)", failure, dt_err_name(err))
-                         : cli_fail_lib(env, err);
-  if (bench_report_close(&rep, env))
-    status = 1;
-  dt_err derr = dt_ctx_destroy(&ctx);
-  if (derr && !status)
-    status = cli_fail_lib(env, derr);
-  return status;
+  const bench_section sections[] = {elementwise, exact_sum, chain};
+  return bench_run(env, args, sections, 3, &failure);
 }

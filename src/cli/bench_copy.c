@@ -314,32 +314,6 @@ int bench_copy(const cli_env *env, const bench_args *args) {
   if (args->bytes > INT64_MAX / 4 / env->size)
     return cli_fail(env, "--size %lld is too large for %d ranks",
                     (long long)args->bytes, env->size);
-  bench_report rep;
-  if (bench_report_open(&rep, env, args->json))
-    return 1;
-  dt_ctx *ctx = NULL;
-  dt_err err = dt_ctx_create(MPI_COMM_WORLD, &ctx);
-  if (err) {
-    bench_report_close(&rep, env);
-    return cli_fail_lib(env, err);
-  }
-  err = bench_clone(ctx, &rep, args);
-  /* Each section's warm cache blocks would only crowd the next one. */
-  dt_cache_release();
-  if (!err)
-    err = bench_copy_(ctx, &rep, args);
-  dt_cache_release();
-  if (!err)
-    err = bench_deepcopy(ctx, &rep, args);
-  dt_cache_release();
-
-  int status = !err      ? 0
-               : failure ? cli_fail(env, "%s (%s)", failure, dt_err_name(err))
-                         : cli_fail_lib(env, err);
-  if (bench_report_close(&rep, env))
-    status = 1;
-  dt_err derr = dt_ctx_destroy(&ctx);
-  if (derr && !status)
-    status = cli_fail_lib(env, derr);
-  return status;
+  const bench_section sections[] = {bench_clone, bench_copy_, bench_deepcopy};
+  return bench_run(env, args, sections, 3, &failure);
 }

@@ -200,3 +200,29 @@ dt_err bench_memcpy_once(void *arg) {
   memcpy_sink = j->dst[j->bytes - 1];
   return DT_OK;
 }
+
+int bench_run(const cli_env *env, const bench_args *args,
+              const bench_section *sections, int n, const char *const *why) {
+  bench_report rep;
+  if (bench_report_open(&rep, env, args->json))
+    return 1;
+  dt_ctx *ctx = NULL;
+  dt_err err = dt_ctx_create(MPI_COMM_WORLD, &ctx);
+  if (err) {
+    bench_report_close(&rep, env);
+    return cli_fail_lib(env, err);
+  }
+  for (int k = 0; k < n && !err; k++) {
+    err = sections[k](ctx, &rep, args);
+    dt_cache_release();
+  }
+  int status = !err          ? 0
+               : why && *why ? cli_fail(env, "%s (%s)", *why, dt_err_name(err))
+                             : cli_fail_lib(env, err);
+  if (bench_report_close(&rep, env))
+    status = 1;
+  dt_err derr = dt_ctx_destroy(&ctx);
+  if (derr && !status)
+    status = cli_fail_lib(env, derr);
+  return status;
+}
