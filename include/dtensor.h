@@ -522,7 +522,10 @@ dt_err dt_clone(const dt_tensor *t, dt_tensor **out);
  * dst's (PyTorch's rules). Each rank sends every other rank exactly the
  * elements that rank needs (one exchange of box intersections: contiguous
  * pieces go straight from and into the shards, small strided ones as
- * derived datatypes, large strided ones packed by all threads); a
+ * derived datatypes; a large strided piece between ranks of one node is
+ * read by the receiver straight out of the sender's shard with Linux
+ * cross-memory attach, process_vm_readv, when the context found it usable
+ * (DT_NO_CMA=1 turns that off), and is otherwise packed by all threads); a
  * replicated src is read
  * locally with no communication. Messages above 1 GiB are split. When src
  * and dst share memory, src is first copied, so the result is as if src

@@ -536,6 +536,10 @@ typedef struct item {
   int peer;
   box I;
   char *buf;
+  /* pulled (cma.c): rows read from the peer's memory into this shard */
+  int64_t nrows;
+  uint64_t *remote;
+  char **local;
 } item;
 
 /* How a region is cut into messages of at most DT_MSG_MAX bytes: along the
@@ -643,9 +647,72 @@ static bool direct(const plan *p, int nd, const box *I, const int64_t *st,
 }
 
 static void free_items(item *v, int n) {
-  for (int k = 0; v && k < n; k++)
+  for (int k = 0; v && k < n; k++) {
     free(v[k].buf);
+    free(v[k].remote);
+    free(v[k].local);
+  }
   free(v);
+}
+
+/*
+ * Where each rank's source shard sits in its memory, for pulls: exchanged
+ * per copy (views have their own windows). dst_last is the destination's
+ * last stride on that rank.
+ */
+typedef struct card {
+  uint64_t base;
+  int64_t stride[DT_MAX_DIMS];
+  int64_t dst_last;
+} card;
+
+/* Pulls are worth it only for tensors of some size (replicated test). */
+#define DT_PULL_MIN (2 * DT_PACK_MIN)
+
+/*
+ * Does receiver q read region I straight out of sender p's memory? Only for
+ * a large strided piece (which MPI would move through bounce buffers or we
+ * would pack), rows contiguous on both sides, both ranks on one node. Every
+ * input is known to both p and q, so they decide alike.
+ */
+static bool pulled(const plan *pl, const card *cards, int p, int q,
+                   const box *I, size_t esz) {
+  const dt_ctx *ctx = pl->dst->ctx;
+  int nd = pl->ns;
+  if (!cards || nd == 0 || ctx->cma_node[p] != ctx->cma_node[q])
+    return false;
+  const card *c = &cards[p];
+  return box_vol(nd, I) * (int64_t)esz >= DT_PACK_MIN &&
+         !region_dense(nd, I->ext, c->stride) && c->stride[nd - 1] == 1 &&
+         cards[q].dst_last == 1 && I->ext[nd - 1] * (int64_t)esz >= 512;
+}
+
+/* The row addresses of a pull: remote rows in p's shard, local in dst. */
+static dt_err plan_pull(const plan *pl, const card *c, const box *I, item *it) {
+  const dt_tensor *dst = pl->dst;
+  int nd = pl->ns;
+  size_t esz = dt_dtype_size(dst->dtype);
+  int64_t rows = box_vol(nd, I) / I->ext[nd - 1];
+  it->nrows = rows;
+  it->remote = malloc(sizeof *it->remote * (size_t)rows);
+  it->local = malloc(sizeof *it->local * (size_t)rows);
+  DT_CHECK(it->remote && it->local, DT_ERR_NOMEM, "cannot allocate");
+  box theirs;
+  layout_box(pl->src->layout, it->peer, &theirs);
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t q = r, roff = 0, loff = 0;
+    for (int d = nd - 1; d >= 0; d--) {
+      int64_t i = d == nd - 1 ? 0 : q % I->ext[d];
+      if (d < nd - 1)
+        q /= I->ext[d];
+      int64_t g = I->start[d] + i;
+      roff += (g - theirs.start[d]) * c->stride[d];
+      loff += (g - dst->lstart[d]) * dst->lstride[d];
+    }
+    it->remote[r] = c->base + (uint64_t)(roff * (int64_t)esz);
+    it->local[r] = dt__local_ptr(dst) + loff * (int64_t)esz;
+  }
+  return DT_OK;
 }
 
 /*
@@ -682,11 +749,37 @@ static dt_err exchange(const plan *p) {
     return DT_OK;
   }
 
+  /* ---- where the shards are, when pulls may pay (a replicated test) */
+  card *cards = NULL;
+  dt_err err = DT_OK;
+  if (ctx->cma && p->fast && P > 1 && p->ns > 0 &&
+      src->numel * (int64_t)ssz >= DT_PULL_MIN) {
+    card mine = {(uint64_t)(uintptr_t)dt__local_ptr(src),
+                 {0},
+                 p->nd ? dst->lstride[p->nd - 1] : 1};
+    for (int d = 0; d < p->ns; d++)
+      mine.stride[d] = src->lstride[d];
+    cards = malloc(sizeof *cards * (size_t)P);
+    err = dt__agree(ctx->comm,
+                    cards ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate"),
+                    0);
+    if (!err) {
+      int rc = MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, cards,
+                             (int)sizeof mine, MPI_BYTE, ctx->comm);
+      if (rc != MPI_SUCCESS)
+        err = dt__mpi_error(rc, "MPI_Allgather (shard addresses)");
+    }
+    if (err) {
+      free(cards);
+      return err;
+    }
+  }
+
   /* ---- plan (a 0-d source that is not replicated has one owner: P == 1) */
   item *rx = calloc((size_t)P, sizeof *rx), *tx = calloc((size_t)P, sizeof *tx);
   int nrx = 0, ntx = 0;
   int64_t pieces = 0;
-  dt_err err = rx && tx ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
+  err = rx && tx ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
   for (int q = 1; !err && q < P && have_dst && p->ns > 0; q++) {
     int peer = (me - q + P) % P;
     box theirs, I = {{0}, {0}};
@@ -694,7 +787,11 @@ static dt_err exchange(const plan *p) {
     if (!box_intersect(p->ns, &need, &theirs, &I))
       continue;
     item *it = &rx[nrx++];
-    *it = (item){peer, I, NULL};
+    *it = (item){peer, I, NULL, 0, NULL, NULL};
+    if (pulled(p, cards, peer, me, &I, ssz)) {
+      err = plan_pull(p, &cards[peer], &I, it);
+      continue;
+    }
     if (!direct(p, p->nd, &I, dst->lstride, ssz)) {
       size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
       if (!(it->buf = malloc(nb ? nb : 1)))
@@ -711,8 +808,10 @@ static dt_err exchange(const plan *p) {
     project(p, &theirs_dst, &theirs_need);
     if (!box_intersect(p->ns, &theirs_need, &mine_src, &I))
       continue;
+    if (pulled(p, cards, me, peer, &I, ssz))
+      continue; /* the peer reads it from here */
     item *it = &tx[ntx++];
-    *it = (item){peer, I, NULL};
+    *it = (item){peer, I, NULL, 0, NULL, NULL};
     if (!direct(p, p->ns, &I, src->lstride, ssz)) {
       size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
       if (!(it->buf = malloc(nb ? nb : 1)))
@@ -739,6 +838,8 @@ static dt_err exchange(const plan *p) {
   int64_t cst[DT_MAX_DIMS];
   for (int k = 0; !err && k < nrx; k++) {
     item *it = &rx[k];
+    if (it->remote)
+      continue; /* pulled below */
     if (it->buf) {
       contiguous_strides(p->ns, it->I.ext, cst);
       err = post_region(&x, false, it->peer, p->ns, &it->I, it->buf, cst, ssz,
@@ -776,6 +877,11 @@ static dt_err exchange(const plan *p) {
                     src->dtype, src->lstride);
     }
   }
+  /* pulls: one copy, straight from the peers' shards */
+  for (int k = 0; !err && k < nrx; k++)
+    if (rx[k].remote)
+      err = dt__cma_read(ctx, rx[k].peer, rx[k].nrows, rx[k].remote,
+                         rx[k].local, (size_t)rx[k].I.ext[p->ns - 1] * ssz);
   if (x.n) {
     int rc = MPI_Waitall(x.n, x.req, MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS && !err)
@@ -792,6 +898,7 @@ static dt_err exchange(const plan *p) {
   free(x.types);
   free_items(rx, nrx);
   free_items(tx, ntx);
+  free(cards);
   return err;
 }
 

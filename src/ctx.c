@@ -82,6 +82,7 @@ dt_err dt_ctx_create(MPI_Comm comm, dt_ctx **ctx) {
   c->chunk_budget = DT_DEFAULT_CHUNK_BUDGET;
   c->grad_enabled = true;
   atomic_init(&c->live, 0);
+  dt__cma_setup(c);
   *ctx = c;
   return DT_OK;
 }
@@ -100,6 +101,7 @@ dt_err dt_ctx_destroy(dt_ctx **ctx) {
   if (err != DT_OK)
     DT_RETURN(err);
   MPI_Comm_free(&c->comm);
+  dt__cma_free(c);
   free(c);
   *ctx = NULL;
   return DT_OK;

@@ -156,7 +156,21 @@ struct dt_ctx {
   size_t chunk_budget;
   bool grad_enabled;
   atomic_long live; /* tensors alive on this context */
+  /* cross-memory attach (cma.c): usable, and each rank's pid and node */
+  bool cma;
+  int64_t *cma_pid, *cma_node;
 };
+
+/* Collective, at context creation: can ranks of one node read each other's
+ * memory (process_vm_readv)? Never fails; sets ctx->cma. */
+dt_err dt__cma_setup(dt_ctx *ctx);
+void dt__cma_free(dt_ctx *ctx);
+/* Whether this rank may read `peer`'s memory directly. */
+bool dt__cma_peer(const dt_ctx *ctx, int peer);
+/* Read nrows rows of row_bytes from peer's addresses remote[] to local[]. */
+dt_err dt__cma_read(const dt_ctx *ctx, int peer, int64_t nrows,
+                    const uint64_t *remote, char *const *local,
+                    size_t row_bytes);
 
 /* Threads for the library's parallel loops (ctx.c): OMP_NUM_THREADS or
  * DT_NUM_THREADS when set, else the rank's cores / ranks on the node. */
