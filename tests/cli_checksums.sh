@@ -14,11 +14,7 @@ if [[ $# -ne 2 ]]; then
 fi
 DTENSOR=$1
 MPIEXEC=$2
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-# About 120 short jobs run here: on one node the ob1 messaging layer starts in
-# half the time UCX takes (unless the caller chose one).
-export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
+source "$(dirname "$0")/mpi_env.sh"
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -28,8 +24,7 @@ failures=0
 run() {
   local np=$1 threads=$2
   shift 2
-  OMP_NUM_THREADS=$threads timeout 120 \
-    "$MPIEXEC" --oversubscribe --bind-to none -np "$np" "$DTENSOR" "$@"
+  OMP_NUM_THREADS=$threads mpi_job "$np" "$DTENSOR" "$@"
 }
 
 # checksum NP THREADS ARGS... : prints the checksum from the first line of

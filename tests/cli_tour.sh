@@ -12,9 +12,7 @@ if [[ $# -ne 2 ]]; then
 fi
 DTENSOR=$1
 MPIEXEC=$2
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+source "$(dirname "$0")/mpi_env.sh"
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -23,7 +21,7 @@ failures=0
 run() {
   local np=$1
   shift
-  timeout 120 "$MPIEXEC" --oversubscribe --bind-to none -np "$np" "$DTENSOR" "$@"
+  mpi_job "$np" "$DTENSOR" "$@"
 }
 
 # expect FILE TEXT... : FILE contains each TEXT verbatim.

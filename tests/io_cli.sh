@@ -15,10 +15,7 @@ DTENSOR=$1
 MPIEXEC=$2
 H5DUMP=$3
 WORK=$4/io_cli
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+source "$(dirname "$0")/mpi_env.sh"
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -27,7 +24,7 @@ failures=0
 run() {
   local np=$1
   shift
-  timeout 120 "$MPIEXEC" --oversubscribe --bind-to none -np "$np" "$DTENSOR" "$@"
+  mpi_job "$np" "$DTENSOR" "$@"
 }
 
 # expect FILE TEXT... : FILE contains each TEXT verbatim.

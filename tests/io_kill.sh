@@ -16,10 +16,7 @@ fi
 DTENSOR=$1
 MPIEXEC=$2
 WORK=$3/io_kill
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+source "$(dirname "$0")/mpi_env.sh"
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -31,7 +28,7 @@ GOT=
 run() {
   local np=$1
   shift
-  timeout 120 "$MPIEXEC" --oversubscribe --bind-to none -np "$np" "$DTENSOR" "$@"
+  mpi_job "$np" "$DTENSOR" "$@"
 }
 
 # kill -9 the job started in the background: its ranks, then mpiexec.
@@ -81,7 +78,7 @@ run 2 make rand --shape 1000 --seed 1 --out "$CK" --name w >"$WORK/a.out"
 A=$(sed -n 's/^checksum //p' "$WORK/a.out")
 
 # (1) Held midway by the testing hook, then killed.
-DT_FAULT_SAVE_STALL=60 "$MPIEXEC" --oversubscribe --bind-to none -np 2 \
+DT_FAULT_SAVE_STALL=60 "$MPIEXEC" "${MPI_FLAGS[@]}" -np 2 \
   -x DT_FAULT_SAVE_STALL "$DTENSOR" make randn --shape 1024,1024 --seed 2 \
   --out "$CK" --name w >"$WORK/b.out" 2>&1 &
 MPIPID=$!
@@ -104,7 +101,7 @@ echo "     (the killed save left $left temporary file(s), as documented)"
 rm -f "$WORK"/.ck.h5.tmp.*
 
 # (2) A 256 MiB save killed as soon as its temporary appears.
-"$MPIEXEC" --oversubscribe --bind-to none -np 2 "$DTENSOR" make randn \
+"$MPIEXEC" "${MPI_FLAGS[@]}" -np 2 "$DTENSOR" make randn \
   --shape 65536,1024 --seed 3 --out "$CK" --name w >"$WORK/c.out" 2>&1 &
 MPIPID=$!
 if wait_for_temp 120; then

@@ -14,11 +14,7 @@ fi
 BIN=$1
 MPIEXEC=$2
 WORK=$3/io_xrank
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-# Twenty short jobs: ob1 starts faster than UCX on one node.
-export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+source "$(dirname "$0")/mpi_env.sh"
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -27,7 +23,7 @@ failures=0
 run() {
   local np=$1
   shift
-  timeout 120 "$MPIEXEC" --oversubscribe --bind-to none -np "$np" "$BIN" "$@"
+  mpi_job "$np" "$BIN" "$@"
 }
 
 for P in 1 2 3 4; do

@@ -3,15 +3,12 @@
 # 1, 2, 3 and 4 ranks and with 1 or 2 OpenMP threads.
 set -euo pipefail
 exe=$1
-mpiexec=$2
-if [ "$(id -u)" -eq 0 ]; then
-  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
+MPIEXEC=$2
+source "$(dirname "$0")/mpi_env.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run() { # ranks threads
-  OMP_NUM_THREADS=$2 timeout 120 "$mpiexec" --oversubscribe --bind-to none \
-    -np "$1" "$exe" --n 1000 --k 12 --steps 25 --lr 0.1 |
+  OMP_NUM_THREADS=$2 mpi_job "$1" "$exe" --n 1000 --k 12 --steps 25 --lr 0.1 |
     grep -v '^#' >"$work/np$1.t$2"
 }
 run 1 1
