@@ -7,8 +7,16 @@ set -euo pipefail
 
 DT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DT_BUILD=${DT_BUILD:-$DT_ROOT/build}
-DT_PACKAGES=(gcc make cmake pkg-config libopenmpi-dev openmpi-bin
-             libhdf5-openmpi-dev hdf5-tools libcunit1-dev librandom123-dev)
+# The library and its suite (Open MPI and its parallel HDF5 are the default
+# MPI); gnuplot-nox draws the scaling plots; clang brings libFuzzer; MPICH and
+# its HDF5 are a second MPI built side by side; valgrind for the leak script;
+# the Python pieces for the checksum script and the Python package.
+DT_PACKAGES=(gcc g++ make cmake pkg-config libopenmpi-dev openmpi-bin
+             libhdf5-openmpi-dev hdf5-tools libcunit1-dev librandom123-dev
+             gnuplot-nox clang libclang-rt-14-dev valgrind
+             libmpich-dev libhdf5-mpich-dev
+             cython3 python3-dev python3-numpy python3-mpi4py python3-pytest
+             python3-h5py)
 
 dt_missing_packages() {
   local p missing=()
