@@ -693,8 +693,10 @@ dt_err dt_parse(dt_ctx *ctx, const char *literal, const dt_opts *opts,
   if (!literal)
     pre = dt__error(DT_ERR_NULL, "literal is NULL");
   else
-    pre = dt__parse_literal(literal, ctx->default_dtype, &ndim, shape, &dtype,
-                            &data);
+    /* straight from the text to the dtype asked for, as torch.tensor */
+    pre = dt__parse_literal_as(literal, ctx->default_dtype,
+                               opts ? opts->dtype : DT_DTYPE_DEFAULT, &ndim,
+                               shape, &dtype, &data);
   uint64_t h = literal ? dt__hash_bytes(0, literal, strlen(literal)) : 0;
   dt_err err =
       from_data(ctx, pre, ndim, shape, data, dtype, DT_ALL_RANKS, opts, h, out);

@@ -3,7 +3,12 @@
  *
  * The parser is a state machine over the bytes of the literal with an
  * explicit stack of at most DT_MAX_DIMS open lists, so hostile input costs
- * neither C stack nor reads past the terminating NUL. The printer follows
+ * neither C stack nor reads past the terminating NUL. Lists and tuples are
+ * Python's: "[1, 2]", "(1, 2)", "(1,)", "()", trailing commas ("[1,]"), and
+ * parentheses around one value without a comma are only grouping ("(1)" is
+ * 1), found by a first pass that matches the brackets. Values go from their
+ * text straight to the target dtype the way torch.tensor stores Python
+ * numbers (floats through double, ints exactly as int64). The printer follows
  * torch/_tensor_str.py (PyTorch 2.x) with the default print options; it
  * gathers only the elements it prints.
  */
@@ -19,14 +24,20 @@
 typedef enum tok_kind { TOK_INT, TOK_FLOAT, TOK_BOOL } tok_kind;
 
 typedef struct tok {
-  double f;  /* TOK_FLOAT */
-  int64_t i; /* TOK_INT, TOK_BOOL (0 or 1) */
+  double f;   /* TOK_FLOAT; TOK_INT: the value rounded to double */
+  int64_t i;  /* TOK_INT, TOK_BOOL (0 or 1) */
+  size_t pos; /* where the token starts, for messages */
   tok_kind kind;
+  bool big; /* TOK_INT beyond int64: only f holds it */
 } tok;
 
 typedef struct parser {
   const char *s;
   size_t pos;
+  /* skip[k]: byte k is a grouping parenthesis, read as whitespace */
+  unsigned char *skip;
+  /* the bracket that closes each open list: ']' or ')' */
+  char close[DT_MAX_DIMS];
   tok *vals;
   size_t nvals, cap;
   bool any_int, any_float, any_bool;
@@ -49,7 +60,62 @@ static bool is_alpha(char c) {
 }
 /* What may follow a scalar. */
 static bool is_delim(char c) {
-  return c == '\0' || c == ',' || c == ']' || is_ws(c);
+  return c == '\0' || c == ',' || c == ']' || c == ')' || is_ws(c);
+}
+
+/* Whitespace, or a parenthesis that only groups. */
+static bool is_blank(const parser *p, size_t k) {
+  return is_ws(p->s[k]) || (p->skip && p->skip[k]);
+}
+
+/*
+ * The first pass: match the brackets and mark each "(...)" that holds one
+ * value and no comma at its own level: Python reads it as that value, not
+ * as a tuple. Mismatched or unclosed brackets are left to the parser, which
+ * reports them at their position. Deeper nesting than the parser accepts
+ * stops the pass (the parser then reports the depth).
+ */
+enum { GROUP_MAX = 4 * DT_MAX_DIMS };
+
+static dt_err mark_groups(parser *p) {
+  const char *s = p->s;
+  struct {
+    size_t at;
+    char open;
+    bool comma, content;
+  } st[GROUP_MAX];
+  int top = 0;
+  for (size_t k = 0; s[k]; k++) {
+    char c = s[k];
+    if (c == '[' || c == '(') {
+      if (top > 0)
+        st[top - 1].content = true;
+      if (top == GROUP_MAX)
+        return DT_OK;
+      st[top].at = k;
+      st[top].open = c;
+      st[top].comma = st[top].content = false;
+      top++;
+    } else if (c == ']' || c == ')') {
+      if (top == 0 || st[top - 1].open != (c == ']' ? '[' : '('))
+        return DT_OK;
+      top--;
+      if (c == ')' && st[top].content && !st[top].comma) {
+        if (!p->skip) {
+          p->skip = calloc(strlen(s) + 1, 1);
+          if (!p->skip)
+            return dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes",
+                             strlen(s) + 1);
+        }
+        p->skip[st[top].at] = p->skip[k] = 1;
+      }
+    } else if (top > 0 && c == ',') {
+      st[top - 1].comma = true;
+    } else if (top > 0 && !is_ws(c)) {
+      st[top - 1].content = true;
+    }
+  }
+  return DT_OK;
 }
 
 /* "unexpected ']' at position 7 (expected a value)", naming bytes that do
@@ -105,21 +171,21 @@ static dt_err push(parser *p, tok v) {
   return DT_OK;
 }
 
-/* Digits [a, b) as an int64, exactly (a double would round past 2^53). */
-static dt_err parse_int(const parser *p, size_t start, size_t a, size_t b,
-                        bool neg, int64_t *out) {
+/* Digits [a, b) as an int64, exactly (a double would round past 2^53);
+ * false when the value does not fit. */
+static bool parse_int(const parser *p, size_t a, size_t b, bool neg,
+                      int64_t *out) {
   uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
   uint64_t mag = 0;
   for (size_t k = a; k < b; k++) {
     uint64_t d = (uint64_t)(p->s[k] - '0');
     if (mag > (lim - d) / 10)
-      return dt__error(DT_ERR_PARSE,
-                       "integer at position %zu does not fit in int64", start);
+      return false;
     mag = mag * 10 + d;
   }
   *out = neg ? (mag > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)mag)
              : (int64_t)mag;
-  return DT_OK;
+  return true;
 }
 
 /* strtod of s[a, b) with its '.' (at most one) spelled dp; true when the
@@ -173,7 +239,7 @@ static dt_err parse_float(const parser *p, size_t a, size_t b, double *out) {
 static dt_err parse_scalar(parser *p) {
   const char *s = p->s;
   size_t start = p->pos, i = start;
-  tok v = {0.0, 0, TOK_INT};
+  tok v = {0.0, 0, start, TOK_INT, false};
   bool neg = false;
   if (s[i] == '+' || s[i] == '-')
     neg = s[i++] == '-';
@@ -184,7 +250,7 @@ static dt_err parse_scalar(parser *p) {
     bool sign = i > start;
     if (!sign && (word_is(s + i, n, "true", false) ||
                   word_is(s + i, n, "True", false))) {
-      v.kind = TOK_BOOL, v.i = 1;
+      v.kind = TOK_BOOL, v.i = 1, v.f = 1.0;
     } else if (!sign && (word_is(s + i, n, "false", false) ||
                          word_is(s + i, n, "False", false))) {
       v.kind = TOK_BOOL, v.i = 0;
@@ -229,8 +295,12 @@ static dt_err parse_scalar(parser *p) {
     if (isfloat) {
       v.kind = TOK_FLOAT;
       DT_CALL(parse_float(p, start, i, &v.f));
+    } else if (parse_int(p, d0, d1, neg, &v.i)) {
+      v.f = (double)v.i;
     } else {
-      DT_CALL(parse_int(p, start, d0, d1, neg, &v.i));
+      /* Python's int has no limit: a float dtype still takes it */
+      v.big = true;
+      DT_CALL(parse_float(p, start, i, &v.f));
     }
   }
   if (!is_delim(s[i]))
@@ -281,26 +351,27 @@ static dt_err close_list(parser *p) {
 static dt_err parse_value(parser *p) {
   const char *s = p->s;
   bool need_value = true; /* at the start and after ',' */
-  bool may_close = false; /* right after '[' */
+  bool may_close = false; /* right after '[' or '(', or after ',' */
   for (;;) {
-    while (is_ws(s[p->pos]))
+    while (is_blank(p, p->pos))
       p->pos++;
     char c = s[p->pos];
+    char want = p->depth > 0 ? p->close[p->depth - 1] : '\0';
     if (!need_value) { /* after an element, inside a list */
       if (c == ',') {
         p->pos++;
-        need_value = true;
-      } else if (c == ']') {
+        need_value = may_close = true;
+      } else if (c == want) {
         p->pos++;
         DT_CALL(close_list(p));
         if (p->depth == 0)
           return DT_OK;
       } else {
-        return unexpected(p, p->pos, "',' or ']'");
+        return unexpected(p, p->pos, want == ')' ? "',' or ')'" : "',' or ']'");
       }
       continue;
     }
-    if (c == '[') {
+    if (c == '[' || c == '(') {
       if (p->leaf >= 0 && p->depth >= p->leaf)
         return dt__error(DT_ERR_PARSE,
                          "unexpected '[' at position %zu: the elements at "
@@ -310,12 +381,14 @@ static dt_err parse_value(parser *p) {
         return dt__error(DT_ERR_SHAPE,
                          "list at position %zu nests deeper than %d levels",
                          p->pos, DT_MAX_DIMS);
+      p->close[p->depth] = c == '[' ? ']' : ')';
       p->count[p->depth++] = 0;
       p->pos++;
       may_close = true;
       continue;
     }
-    if (c == ']' && may_close) {
+    /* "[]", "()" and a trailing comma ("[1,]"; not "[,]") */
+    if (c == want && may_close) {
       p->pos++;
       DT_CALL(close_list(p));
       if (p->depth == 0)
@@ -323,10 +396,11 @@ static dt_err parse_value(parser *p) {
       need_value = may_close = false;
       continue;
     }
-    if (c == ']' || c == ',' || c == '\0')
+    if (c == ']' || c == ')' || c == ',' || c == '\0')
       return unexpected(p, p->pos,
-                        c == ']' && p->depth > 0 ? "a value after ','"
-                                                 : "a value");
+                        (c == ']' || c == ')') && p->depth > 0
+                            ? "a value after ','"
+                            : "a value");
     if (p->leaf < 0)
       p->leaf = p->depth;
     else if (p->leaf != p->depth)
@@ -342,30 +416,73 @@ static dt_err parse_value(parser *p) {
   }
 }
 
-/* Store the parsed values as `dtype` (DT_INT64, DT_BOOL or a float). */
-static void store_values(const parser *p, dt_dtype dtype, void *data) {
+/* torch.tensor's refusal of a value the integer dtype cannot hold. */
+static dt_err no_fit(const tok *v, dt_dtype dtype) {
+  if (v->big)
+    return dt__error(DT_ERR_PARSE,
+                     "integer at position %zu does not fit in int64", v->pos);
+  return dt__error(DT_ERR_ARG,
+                   "value cannot be converted to type %s without overflow "
+                   "(the value at position %zu)",
+                   dt_dtype_name(dtype), v->pos);
+}
+
+/*
+ * Store the parsed values as `dtype`, as torch.tensor stores Python numbers
+ * (Python >= 3.10): a float goes to float32 as (float) of its double; to an
+ * integer dtype truncated toward zero, refused when it is out of range or
+ * NaN; an int is exact in int64 and refused by int32 when it does not fit;
+ * anything nonzero (NaN too) is true.
+ */
+static dt_err store_values(const parser *p, dt_dtype dtype, void *data) {
   for (size_t k = 0; k < p->nvals; k++) {
     const tok *v = &p->vals[k];
-    double f = v->kind == TOK_FLOAT ? v->f : (double)v->i;
+    bool isf = v->kind == TOK_FLOAT;
     switch (dtype) {
     case DT_INT64:
-      ((int64_t *)data)[k] = v->i;
+    case DT_INT32: {
+      /* torch's bounds: lowest <= f <= max compared in double (for int64
+       * max rounds up to 2^63, which no int64 holds: refused here) */
+      bool fits = dtype == DT_INT64 ? v->f >= -9223372036854775808.0 &&
+                                          v->f < 9223372036854775808.0
+                                    : v->f >= -2147483648.0 &&
+                                          v->f <= 2147483647.0;
+      int64_t x = v->i;
+      if (isf && !fits)
+        return no_fit(v, dtype);
+      if (isf)
+        x = (int64_t)v->f;
+      if (v->big || (dtype == DT_INT32 && (x < INT32_MIN || x > INT32_MAX)))
+        return no_fit(v, dtype);
+      if (dtype == DT_INT64)
+        ((int64_t *)data)[k] = x;
+      else
+        ((int32_t *)data)[k] = (int32_t)x;
       break;
+    }
     case DT_BOOL:
-      ((uint8_t *)data)[k] = (uint8_t)v->i;
+      ((uint8_t *)data)[k] = isf || v->big ? v->f != 0 : v->i != 0;
       break;
     case DT_FLOAT32:
-      ((float *)data)[k] = (float)f;
+      ((float *)data)[k] = (float)v->f;
       break;
     default:
-      ((double *)data)[k] = f;
+      ((double *)data)[k] = v->f;
       break;
     }
   }
+  return DT_OK;
 }
 
 dt_err dt__parse_literal(const char *s, dt_dtype default_float, int *ndim,
                          int64_t *shape, dt_dtype *dtype, void **data) {
+  return dt__parse_literal_as(s, default_float, DT_DTYPE_DEFAULT, ndim, shape,
+                              dtype, data);
+}
+
+dt_err dt__parse_literal_as(const char *s, dt_dtype default_float,
+                            dt_dtype want, int *ndim, int64_t *shape,
+                            dt_dtype *dtype, void **data) {
   DT_CHECK(ndim && shape && dtype && data, DT_ERR_NULL,
            "an output pointer is NULL");
   *ndim = 0;
@@ -375,6 +492,8 @@ dt_err dt__parse_literal(const char *s, dt_dtype default_float, int *ndim,
   DT_CHECK(dt_dtype_is_float(default_float), DT_ERR_DTYPE,
            "default float dtype %s is not a float dtype",
            dt_dtype_name(default_float));
+  DT_CHECK(want == DT_DTYPE_DEFAULT || dt_dtype_size(want) != 0, DT_ERR_DTYPE,
+           "unknown dtype %d", (int)want);
   parser p;
   memset(&p, 0, sizeof p);
   p.s = s;
@@ -382,9 +501,11 @@ dt_err dt__parse_literal(const char *s, dt_dtype default_float, int *ndim,
   for (int d = 0; d < DT_MAX_DIMS; d++)
     p.shape[d] = -1;
 
-  dt_err err = parse_value(&p);
+  dt_err err = mark_groups(&p);
+  if (!err)
+    err = parse_value(&p);
   if (!err) {
-    while (is_ws(s[p.pos]))
+    while (is_blank(&p, p.pos))
       p.pos++;
     if (s[p.pos] != '\0')
       err = unexpected(&p, p.pos, "the end of the literal");
@@ -394,10 +515,11 @@ dt_err dt__parse_literal(const char *s, dt_dtype default_float, int *ndim,
     if (!dt__mul_ok(numel, p.shape[d], &numel))
       err = dt__error(DT_ERR_PARSE, "the literal's element count overflows");
   void *out = NULL;
-  dt_dtype dt = p.any_float  ? default_float
-                : p.any_int  ? DT_INT64
-                : p.any_bool ? DT_BOOL
-                             : default_float;
+  dt_dtype dt = want != DT_DTYPE_DEFAULT ? want
+                : p.any_float            ? default_float
+                : p.any_int              ? DT_INT64
+                : p.any_bool             ? DT_BOOL
+                                         : default_float;
   if (!err) {
     DT_ASSERT((size_t)numel == p.nvals);
     size_t nbytes = p.nvals * dt_dtype_size(dt);
@@ -405,15 +527,19 @@ dt_err dt__parse_literal(const char *s, dt_dtype default_float, int *ndim,
     if (!out)
       err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nbytes);
   }
+  if (!err)
+    err = store_values(&p, dt, out);
   if (!err) {
-    store_values(&p, dt, out);
     *ndim = p.leaf;
     for (int d = 0; d < p.leaf; d++)
       shape[d] = p.shape[d];
     *dtype = dt;
     *data = out;
+  } else {
+    free(out);
   }
   free(p.vals);
+  free(p.skip);
   return err;
 }
 

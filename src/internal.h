@@ -32,7 +32,8 @@
 
 /* Record `code` with a message for this thread and return it. */
 dt_err dt__error(dt_err code, const char *fmt, ...) DT_PRINTF(2, 3);
-/* At a public function's exit: prefix the pending message with `fn` once. */
+/* At a public function's exit: prefix the pending message with `fn`,
+ * replacing the name of a public function it called (the outermost wins). */
 dt_err dt__api(dt_err err, const char *fn);
 /* Record an MPI failure (message from MPI_Error_string). */
 dt_err dt__mpi_error(int mpierr, const char *what);
@@ -559,5 +560,11 @@ dt_err dt__redistribute_layout(const dt_tensor *t, dt_layout *L, dt_dtype dt,
  * default_float. */
 dt_err dt__parse_literal(const char *s, dt_dtype default_float, int *ndim,
                          int64_t *shape, dt_dtype *dtype, void **data);
+/* The same into dtype `want` (DT_DTYPE_DEFAULT: inferred), each value going
+ * from its text straight to `want` as torch.tensor(..., dtype=) stores it;
+ * DT_ERR_ARG for a value an integer dtype cannot hold. */
+dt_err dt__parse_literal_as(const char *s, dt_dtype default_float,
+                            dt_dtype want, int *ndim, int64_t *shape,
+                            dt_dtype *dtype, void **data);
 
 #endif /* DT_INTERNAL_H */

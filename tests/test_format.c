@@ -754,6 +754,25 @@ static const parse_case parse_cases[] = {
     {"1e400", 0, {0}, DT_FLOAT32, 1, {INFINITY}},
     {"[1e-50]", 1, {1}, DT_FLOAT32, 1, {0.0}},
     {"[[1,2,3],[4,5,6]]", 2, {2, 3}, DT_INT64, 6, {1, 2, 3, 4, 5, 6}},
+    /* Python syntax torch.tensor accepts: trailing commas, tuples, and
+     * parentheses that only group (torch.tensor((7)) is tensor(7)). */
+    {"[1,]", 1, {1}, DT_INT64, 1, {1}},
+    {"[ 1 , ]", 1, {1}, DT_INT64, 1, {1}},
+    {"[[1, 2],]", 2, {1, 2}, DT_INT64, 2, {1, 2}},
+    {"[[1,],[2,],]", 2, {2, 1}, DT_INT64, 2, {1, 2}},
+    {"(1, 2)", 1, {2}, DT_INT64, 2, {1, 2}},
+    {"(1,)", 1, {1}, DT_INT64, 1, {1}},
+    {"()", 1, {0}, DT_FLOAT32, 0, {0}},
+    {"[(), ()]", 2, {2, 0}, DT_FLOAT32, 0, {0}},
+    {"[(1, 2), (3, 4)]", 2, {2, 2}, DT_INT64, 4, {1, 2, 3, 4}},
+    {"([1, 2], [3, 4],)", 2, {2, 2}, DT_INT64, 4, {1, 2, 3, 4}},
+    {"(7)", 0, {0}, DT_INT64, 1, {7}},
+    {"((1, 2))", 1, {2}, DT_INT64, 2, {1, 2}},
+    {"[(1), ((2.5))]", 1, {2}, DT_FLOAT32, 2, {1, 2.5}},
+    {"[([1]), [(2)]]", 2, {2, 1}, DT_INT64, 2, {1, 2}},
+    /* Python ints have no limit: beside a float, one past int64 is a float
+     * (torch.tensor([1, 10**20, 2.5]) is tensor([1.0e+00, 1.0e+20, 2.5e+00])) */
+    {"[1, 99999999999999999999, 2.5]", 1, {3}, DT_FLOAT32, 3, {1, 1e20, 2.5}},
 };
 
 static bool same_value(const void *data, dt_dtype dt, int k, double want) {
@@ -876,7 +895,15 @@ static const bad_case bad_cases[] = {
     {"[", DT_ERR_PARSE, "end of input at position 1"},
     {"[1, 2", DT_ERR_PARSE, "end of input at position 5"},
     {"[[1, 2], [3, 4]", DT_ERR_PARSE, "end of input at position 15"},
-    {"[1, 2,]", DT_ERR_PARSE, "unexpected ']' at position 6"},
+    {"[1, 2,,]", DT_ERR_PARSE, "unexpected ',' at position 6"},
+    {"(,)", DT_ERR_PARSE, "unexpected ',' at position 1"},
+    {"[1, 2)", DT_ERR_PARSE, "unexpected ')' at position 5 (expected ',' or ']')"},
+    {"(1, 2]", DT_ERR_PARSE, "unexpected ']' at position 5 (expected ',' or ')')"},
+    {"(1 2)", DT_ERR_PARSE, "unexpected '2' at position 3"},
+    {"(1))", DT_ERR_PARSE, "unexpected ')' at position 3"},
+    {"((1, 2)", DT_ERR_PARSE, "end of input at position 7"},
+    {"[(1, 2), 3]", DT_ERR_PARSE, "unexpected scalar at position 9"},
+    {"1(2)", DT_ERR_PARSE, "unexpected '(' at position 1"},
     {"[1 2]", DT_ERR_PARSE, "unexpected '2' at position 3"},
     {"[true false]", DT_ERR_PARSE, "unexpected 'f' at position 6"},
     {"[1, 2] x", DT_ERR_PARSE, "unexpected 'x' at position 7"},
@@ -920,7 +947,7 @@ static const bad_case bad_cases[] = {
     {"[\xff]", DT_ERR_PARSE, "byte 0xff at position 1"},
     {"9223372036854775808", DT_ERR_PARSE, "position 0 does not fit in int64"},
     {"-9223372036854775809", DT_ERR_PARSE, "position 0 does not fit in int64"},
-    {"[1, 99999999999999999999, 2.5]", DT_ERR_PARSE,
+    {"[1, 99999999999999999999]", DT_ERR_PARSE,
      "position 4 does not fit in int64"},
     {"[[[[[[[[[1]]]]]]]]]", DT_ERR_SHAPE, "position 8"},
 };
@@ -965,11 +992,162 @@ static void t_parse_errors(void) {
         DT_ERR_DTYPE);
 }
 
+/* ---- literals with an explicit dtype: straight from the text ------------ */
+
+/* torch.tensor(lit, dtype=...) element by element (values as torch 1.13
+ * stores Python numbers: floats through double, ints as int64, Python 3.10+
+ * refusing what an integer dtype cannot hold). */
+typedef struct dtype_case {
+  const char *lit;
+  dt_dtype dtype;
+  int n;
+  double f[4];  /* float dtypes, exact */
+  int64_t i[4]; /* integer and bool dtypes */
+} dtype_case;
+
+static const dtype_case dtype_cases[] = {
+    /* 0.1 as a double, not 0.10000000149011612; 1e39 is no float32 inf */
+    {"[0.1, 1e39]", DT_FLOAT64, 2, {0.1, 1e39}, {0}},
+    {"[0.1, 1e39]", DT_FLOAT32, 2, {(double)0.1f, INFINITY}, {0}},
+    /* 16777217 is exact in int64 and float64, rounds to even in float32 */
+    {"[16777217.0, -16777217.0]", DT_INT64, 2, {0}, {16777217, -16777217}},
+    {"[16777217]", DT_FLOAT64, 1, {16777217.0}, {0}},
+    {"[16777217]", DT_FLOAT32, 1, {16777216.0}, {0}},
+    {"[9007199254740993]", DT_FLOAT64, 1, {9007199254740992.0}, {0}},
+    /* text -> double -> float: 1 + 2^-24 + 1e-34 is the double 1 + 2^-24,
+     * a tie that float32 rounds to even (1.0), where strtof gives 1 + 2^-23 */
+    {"[1.0000000596046447753906250000000001]", DT_FLOAT32, 1, {1.0}, {0}},
+    {"[2.7, -2.7, 0.5, -0.0]", DT_INT64, 4, {0}, {2, -2, 0, 0}},
+    {"[1, 2.9, True]", DT_INT32, 3, {0}, {1, 2, 1}},
+    {"[2147483647, -2147483648]", DT_INT32, 2, {0}, {INT32_MAX, INT32_MIN}},
+    {"[2147483647.0, -2147483648.0]", DT_INT32, 2, {0}, {INT32_MAX, INT32_MIN}},
+    {"[9223372036854775807, -9223372036854775808]",
+     DT_INT64,
+     2,
+     {0},
+     {INT64_MAX, INT64_MIN}},
+    {"[99999999999999999999]", DT_FLOAT64, 1, {1e20}, {0}},
+    {"[0.5, 0, nan, -0.0]", DT_BOOL, 4, {0}, {1, 0, 1, 0}},
+    {"[99999999999999999999, 0]", DT_BOOL, 2, {0}, {1, 0}},
+    {"[true, false]", DT_FLOAT64, 2, {1.0, 0.0}, {0}},
+    {"(1.5, (2),)", DT_FLOAT64, 2, {1.5, 2.0}, {0}},
+};
+
+/* RuntimeError: value cannot be converted to type int32 without overflow */
+static const struct {
+  const char *lit;
+  dt_dtype dtype;
+  dt_err code;
+  const char *msg;
+} dtype_bad[] = {
+    {"[1, 2147483648]", DT_INT32, DT_ERR_ARG,
+     "value cannot be converted to type int32 without overflow (the value at "
+     "position 4)"},
+    {"[-2147483649]", DT_INT32, DT_ERR_ARG, "type int32 without overflow"},
+    {"[3e9]", DT_INT32, DT_ERR_ARG, "type int32 without overflow"},
+    {"[2147483647.5]", DT_INT32, DT_ERR_ARG, "type int32 without overflow"},
+    {"[-2147483648.5]", DT_INT32, DT_ERR_ARG, "type int32 without overflow"},
+    {"[nan]", DT_INT64, DT_ERR_ARG, "type int64 without overflow"},
+    {"[1, inf]", DT_INT32, DT_ERR_ARG, "type int32 without overflow"},
+    {"[9.3e18]", DT_INT64, DT_ERR_ARG, "type int64 without overflow"},
+    {"[99999999999999999999]", DT_INT64, DT_ERR_PARSE,
+     "position 1 does not fit in int64"},
+    {"[99999999999999999999]", DT_INT32, DT_ERR_PARSE,
+     "position 1 does not fit in int64"},
+};
+
+static bool dtype_case_holds(const dtype_case *c, const void *data) {
+  for (int k = 0; k < c->n; k++) {
+    bool ok;
+    switch (c->dtype) {
+    case DT_FLOAT32: {
+      float w = (float)c->f[k];
+      ok = memcmp((const float *)data + k, &w, 4) == 0;
+      break;
+    }
+    case DT_FLOAT64:
+      ok = memcmp((const double *)data + k, &c->f[k], 8) == 0;
+      break;
+    case DT_INT32:
+      ok = ((const int32_t *)data)[k] == c->i[k];
+      break;
+    case DT_INT64:
+      ok = ((const int64_t *)data)[k] == c->i[k];
+      break;
+    default:
+      ok = ((const uint8_t *)data)[k] == c->i[k];
+      break;
+    }
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+static void t_parse_dtype(void) {
+  for (size_t k = 0; k < sizeof dtype_cases / sizeof dtype_cases[0]; k++) {
+    const dtype_case *c = &dtype_cases[k];
+    int ndim = 0;
+    int64_t shape[DT_MAX_DIMS];
+    dt_dtype dt = DT_DTYPE_DEFAULT;
+    void *data = NULL;
+    T_OK(dt__parse_literal_as(c->lit, DT_FLOAT32, c->dtype, &ndim, shape, &dt,
+                              &data));
+    CU_ASSERT_EQUAL(dt, c->dtype);
+    if (!data || !dtype_case_holds(c, data)) {
+      fprintf(stderr, "[rank %d] '%s' as %s: wrong values\n", T_rank, c->lit,
+              dt_dtype_name(c->dtype));
+      CU_FAIL("literal with a dtype");
+    }
+    free(data);
+    /* dt_parse in every layout: the same values on every rank */
+    int64_t n = c->n;
+    layouts L;
+    make_layouts(&L, 1, &n, c->dtype, false);
+    for (int l = 0; l < L.n; l++) {
+      dt_tensor *t = NULL;
+      T_OK(dt_parse(T_ctx, c->lit, &L.opts[l], &t));
+      void *g = t ? dt_test_gather_all(t) : NULL;
+      CU_ASSERT(t && dt_dtype_of(t) == c->dtype && dt_numel(t) == c->n);
+      if (!g || !dtype_case_holds(c, g)) {
+        fprintf(stderr, "[rank %d] dt_parse '%s' as %s, layout %d: wrong\n",
+                T_rank, c->lit, dt_dtype_name(c->dtype), l);
+        CU_FAIL("dt_parse with a dtype");
+      }
+      free(g);
+      dt_tensor_destroy(&t);
+    }
+  }
+  for (size_t k = 0; k < sizeof dtype_bad / sizeof dtype_bad[0]; k++) {
+    dt_tensor *t = NULL;
+    dt_err e = dt_parse(T_ctx, dtype_bad[k].lit,
+                        &(dt_opts){.dtype = dtype_bad[k].dtype}, &t);
+    CU_ASSERT_EQUAL(e, dtype_bad[k].code);
+    CU_ASSERT_PTR_NULL(t);
+    if (e != dtype_bad[k].code ||
+        strncmp(dt_last_error(), "dt_parse: ", 10) != 0 ||
+        !strstr(dt_last_error(), dtype_bad[k].msg)) {
+      fprintf(stderr, "[rank %d] '%s' as %s: %s: '%s'\n", T_rank,
+              dtype_bad[k].lit, dt_dtype_name(dtype_bad[k].dtype),
+              dt_err_name(e), dt_last_error());
+      CU_FAIL("wrong refusal of a literal with a dtype");
+    }
+  }
+  /* the inferred dtype is unchanged by all this */
+  dt_tensor *t = NULL;
+  T_OK(dt_parse(T_ctx, "[0.1, 16777217]", NULL, &t));
+  float *g = t ? dt_test_gather_all(t) : NULL;
+  CU_ASSERT(g && dt_dtype_of(t) == DT_FLOAT32 && g[0] == 0.1f &&
+            g[1] == 16777216.0f);
+  free(g);
+  dt_tensor_destroy(&t);
+}
+
 /* ---- dt_parse: collective parsing and round trips ------------------------ */
 
 static void t_parse_collective(void) {
   dt_tensor *t = NULL;
-  T_ERR(dt_parse(T_ctx, "[1, 2,]", NULL, &t), DT_ERR_PARSE);
+  T_ERR(dt_parse(T_ctx, "[1, 2,,]", NULL, &t), DT_ERR_PARSE);
   CU_ASSERT_PTR_NULL(t);
   CU_ASSERT_PTR_NOT_NULL(strstr(dt_last_error(), "position 6"));
   T_ERR(dt_parse(T_ctx, NULL, NULL, &t), DT_ERR_NULL);
@@ -1188,6 +1366,7 @@ static const dt_test_case cases[] = {
     {"parse_exact", t_parse_exact},
     {"parse_errors", t_parse_errors},
     {"parse_collective", t_parse_collective},
+    {"parse_dtype", t_parse_dtype},
     {"round_trip", t_round_trip},
     {"fuzz_parser", t_fuzz_parser},
     {"fuzz_parse_format", t_fuzz_parse_format},
