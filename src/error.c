@@ -11,8 +11,10 @@
 #define DT_MSG_LEN 512
 
 static _Thread_local char dt_msg[DT_MSG_LEN];
-/* true once the pending message carries a public function's name */
-static _Thread_local bool dt_msg_prefixed;
+/* Length of the "dt_fn: " prefix the pending message carries (0: none). A
+ * public function that calls another replaces the inner one's name with its
+ * own on the way out, so the outermost, the one the user called, is named. */
+static _Thread_local size_t dt_msg_prefix;
 
 const char *dt_strerror(dt_err err) {
   switch (err) {
@@ -45,19 +47,21 @@ dt_err dt__error(dt_err code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(dt_msg, sizeof dt_msg, fmt, ap);
   va_end(ap);
-  dt_msg_prefixed = false;
+  dt_msg_prefix = 0;
   return code;
 }
 
 dt_err dt__api(dt_err err, const char *fn) {
-  if (err == DT_OK || dt_msg_prefixed)
+  if (err == DT_OK)
     return err;
   char tmp[2 * DT_MSG_LEN];
   snprintf(tmp, sizeof tmp, "%s: %s", fn,
-           dt_msg[0] ? dt_msg : dt_strerror(err));
+           dt_msg[0] ? dt_msg + dt_msg_prefix : dt_strerror(err));
   memcpy(dt_msg, tmp, DT_MSG_LEN - 1);
   dt_msg[DT_MSG_LEN - 1] = '\0';
-  dt_msg_prefixed = true;
+  dt_msg_prefix = strlen(fn) + 2;
+  if (dt_msg_prefix > strlen(dt_msg))
+    dt_msg_prefix = strlen(dt_msg);
   return err;
 }
 
@@ -108,10 +112,13 @@ dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
   if (out[0] != 0) {
     dt_err code = (dt_err)(out[0] >> 32);
     int root = 0x7fffffff - (int)(out[0] & 0xffffffffu);
-    /* Everyone gets the failing rank's message; the error path only. */
+    /* Everyone gets the failing rank's message (without the name of a
+     * public function it passed through: the caller adds its own); the
+     * error path only. */
     char msg[DT_MSG_LEN];
     if (rank == root)
-      snprintf(msg, sizeof msg, "%s", dt_msg[0] ? dt_msg : dt_strerror(code));
+      snprintf(msg, sizeof msg, "%s",
+               dt_msg[0] ? dt_msg + dt_msg_prefix : dt_strerror(code));
     rc = MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, root, comm);
     if (rc != MPI_SUCCESS)
       return dt__mpi_error(rc, "MPI_Bcast (error agreement)");
@@ -123,8 +130,6 @@ dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
       dt__error(code, "%.480s (on rank %d)", msg, root);
     else
       dt__error(code, "%s", msg);
-    /* A message that already names its public function keeps that name. */
-    dt_msg_prefixed = strncmp(msg, "dt_", 3) == 0;
     return code;
   }
   if (value)
