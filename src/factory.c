@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -144,10 +145,59 @@ static void arange_fn(const void *arg, uint64_t first, int64_t n, void *out) {
   }
 }
 
+/*
+ * logspace value k as torch 1.13's CPU kernel computes it: the bounds in the
+ * output dtype (integer dtypes: truncated), step = (double)(end - start) /
+ * (steps - 1) with the difference taken in that dtype, the exponent
+ * start + step * k (or end - step * (steps - 1 - k) past the middle) in
+ * double, pow in double, one rounding to the output. Integer dtypes raise
+ * the base rounded to float32 (torch keeps it as a float there); steps == 1
+ * is pow(base, start) of the original double start.
+ */
+static double logspace_value(const range_arg *a, int64_t k) {
+  int64_t half = a->steps / 2;
+  if (a->steps == 1)
+    return pow(a->base, a->start);
+  double s, e, step, base = a->base;
+  if (a->dtype == DT_FLOAT32) {
+    float fs = (float)a->start, fe = (float)a->end;
+    s = fs;
+    e = fe;
+    step = (double)(fe - fs) / (double)(a->steps - 1);
+  } else if (a->dtype == DT_FLOAT64) {
+    s = a->start;
+    e = a->end;
+    step = (e - s) / (double)(a->steps - 1);
+  } else {
+    int64_t is = dt__load_i64(&a->start, DT_FLOAT64, 0);
+    int64_t ie = dt__load_i64(&a->end, DT_FLOAT64, 0);
+    s = (double)is;
+    e = (double)ie;
+    step = (double)(int64_t)((uint64_t)ie - (uint64_t)is) /
+           (double)(a->steps - 1);
+    base = (double)(float)base;
+  }
+  double x = k < half ? s + step * (double)k
+                      : e - step * (double)(a->steps - k - 1);
+  return pow(base, x);
+}
+
 /* linspace/logspace value k in the arithmetic PyTorch's CPU kernel uses. */
 static void linspace_fn(const void *arg, uint64_t first, int64_t n, void *out) {
   const range_arg *a = arg;
   int64_t half = a->steps / 2;
+  if (a->log) {
+    size_t esz = dt_dtype_size(a->dtype);
+    for (int64_t k0 = 0; k0 < n; k0 += 256) {
+      int64_t m = n - k0 < 256 ? n - k0 : 256;
+      double v[256];
+      for (int64_t i = 0; i < m; i++)
+        v[i] = logspace_value(a, (int64_t)first + k0 + i);
+      dt__convert((char *)out + k0 * (int64_t)esz, a->dtype, v, DT_FLOAT64,
+                  m);
+    }
+    return;
+  }
   if (a->dtype == DT_FLOAT32) {
     float s = (float)a->start, e = (float)a->end;
     float step = a->steps > 1 ? (e - s) / (float)(a->steps - 1) : 0.0f;
@@ -157,7 +207,7 @@ static void linspace_fn(const void *arg, uint64_t first, int64_t n, void *out) {
       float x = a->steps == 1 ? s
                 : k < half    ? s + step * (float)k
                               : e - step * (float)(a->steps - k - 1);
-      o[i] = a->log ? (float)pow(a->base, (double)x) : x;
+      o[i] = x;
     }
     return;
   }
@@ -179,7 +229,7 @@ static void linspace_fn(const void *arg, uint64_t first, int64_t n, void *out) {
       double x = a->steps == 1 ? s
                  : k < half    ? s + step * (double)k
                                : e - step * (double)(a->steps - k - 1);
-      v[i] = a->log ? pow(a->base, x) : x;
+      v[i] = x;
     }
     dt__convert((char *)out + k0 * (int64_t)esz, a->dtype, v, DT_FLOAT64, m);
   }
@@ -344,13 +394,38 @@ static uint64_t scalar_hash(uint64_t h, dt_scalar v) {
   return h;
 }
 
+/*
+ * torch's fill_ converts the value with c10::checked_convert: refused when
+ * the dtype cannot hold it (an integer dtype: out of range, infinite or NaN;
+ * float32: finite beyond FLT_MAX, compared in double), never for bool.
+ */
+static dt_err check_fits(dt_scalar v, dt_dtype dtype) {
+  DT_CALL(check_scalar(v));
+  bool fits = true;
+  if (v.kind == DT_FLOAT64) {
+    double f = v.f;
+    if (dtype == DT_INT32)
+      fits = f >= -2147483648.0 && f <= 2147483647.0;
+    else if (dtype == DT_INT64) /* torch's max rounds to 2^63: refused */
+      fits = f >= -9223372036854775808.0 && f < 9223372036854775808.0;
+    else if (dtype == DT_FLOAT32)
+      fits = !isfinite(f) || fabs(f) <= (double)FLT_MAX;
+  } else if (v.kind == DT_INT64 && dtype == DT_INT32) {
+    fits = v.i >= INT32_MIN && v.i <= INT32_MAX;
+  }
+  DT_CHECK(fits, DT_ERR_ARG,
+           "value cannot be converted to type %s without overflow",
+           dt_dtype_name(dtype));
+  return DT_OK;
+}
+
 dt_err dt_full(dt_ctx *ctx, int ndim, const int64_t *shape, dt_scalar value,
                const dt_opts *opts, dt_tensor **out) {
   DT_NEED_CTX(ctx);
   filler f = {.kind = FILL_SCALAR, .value = value};
-  DT_RETURN(make(ctx, check_scalar(value), ndim, shape,
-                 pick(opts, scalar_dtype(ctx, value)), opts, NULL, &f,
-                 scalar_hash(opts_hash(opts), value), out));
+  dt_dtype dtype = pick(opts, scalar_dtype(ctx, value));
+  DT_RETURN(make(ctx, check_fits(value, dtype), ndim, shape, dtype, opts, NULL,
+                 &f, scalar_hash(opts_hash(opts), value), out));
 }
 
 /* ---- random
@@ -430,30 +505,72 @@ static double scalar_f64(dt_scalar v) {
   return v.kind == DT_FLOAT64 ? v.f : (double)v.i;
 }
 
-/* Length of arange(start, end, step); errors as torch words them. */
-static dt_err arange_len(dt_scalar start, dt_scalar end, dt_scalar step,
-                         int64_t *n) {
+/* torch's Scalar::to<int64_t>(): a float truncated toward zero, refused
+ * when it is out of range, infinite or NaN. */
+static dt_err scalar_to_i64(dt_scalar v, int64_t *out) {
+  if (v.kind != DT_FLOAT64) {
+    *out = v.i;
+    return DT_OK;
+  }
+  DT_CHECK(v.f >= -9223372036854775808.0 && v.f < 9223372036854775808.0,
+           DT_ERR_ARG, "value cannot be converted to type int64 without "
+           "overflow (got %g)", v.f);
+  *out = (int64_t)v.f;
+  return DT_OK;
+}
+
+/* ceil(span / st) of an exact integer range (span, st > 0 magnitudes). */
+static dt_err exact_len(int64_t s, int64_t e, int64_t st, int64_t *n) {
+  DT_CHECK(st != 0, DT_ERR_ARG, "step must be nonzero");
+  DT_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), DT_ERR_ARG,
+           "upper bound and larger bound inconsistent with step sign "
+           "(start=%lld, end=%lld, step=%lld)",
+           (long long)s, (long long)e, (long long)st);
+  uint64_t span = st > 0 ? (uint64_t)e - (uint64_t)s : (uint64_t)s - (uint64_t)e;
+  uint64_t m = st > 0 ? (uint64_t)st : -(uint64_t)st;
+  uint64_t len = span / m + (span % m != 0);
+  DT_CHECK(len <= (uint64_t)INT64_MAX, DT_ERR_OVERFLOW,
+           "arange length %llu overflows int64", (unsigned long long)len);
+  *n = (int64_t)len;
+  return DT_OK;
+}
+
+/* What arange computes, as torch 1.13's CPU kernel does for `dtype`. */
+typedef struct arange_plan {
+  int64_t n;
+  bool exact_int;        /* element k = istart + k * istep in int64 */
+  int64_t istart, istep; /* exact_int */
+} arange_plan;
+
+/*
+ * Integer dtypes take start, end and step converted to int64 first (torch's
+ * accumulate type; arange(0, 5, 1.5, dtype=int64) steps by 1). The length
+ * is exact on those integers for int64; for int32 torch computes it in
+ * double from the original scalars (ceil((end - start) / step)), so
+ * arange(0, 5, 1.5, dtype=int32) has 4 elements where int64 has 5. Float
+ * dtypes compute in double. bool is refused, as torch has no arange kernel
+ * for it. Messages are torch's.
+ */
+static dt_err arange_plan_for(dt_scalar start, dt_scalar end, dt_scalar step,
+                              dt_dtype dtype, arange_plan *pl) {
   DT_CALL(check_scalar(start));
   DT_CALL(check_scalar(end));
   DT_CALL(check_scalar(step));
+  DT_CHECK(dtype != DT_BOOL, DT_ERR_DTYPE,
+           "\"arange_cpu\" not implemented for 'Bool'");
   bool ints = start.kind != DT_FLOAT64 && end.kind != DT_FLOAT64 &&
               step.kind != DT_FLOAT64;
-  if (ints) {
-    DT_CHECK(step.i != 0, DT_ERR_ARG, "step must be nonzero");
-    DT_CHECK((step.i > 0 && end.i >= start.i) ||
-                 (step.i < 0 && end.i <= start.i),
-             DT_ERR_ARG,
-             "upper bound and larger bound inconsistent with step sign "
-             "(start=%lld, end=%lld, step=%lld)",
-             (long long)start.i, (long long)end.i, (long long)step.i);
-    uint64_t span = step.i > 0 ? (uint64_t)end.i - (uint64_t)start.i
-                               : (uint64_t)start.i - (uint64_t)end.i;
-    uint64_t st = step.i > 0 ? (uint64_t)step.i : -(uint64_t)step.i;
-    uint64_t len = span / st + (span % st != 0);
-    DT_CHECK(len <= (uint64_t)INT64_MAX, DT_ERR_OVERFLOW,
-             "arange length %llu overflows int64", (unsigned long long)len);
-    *n = (int64_t)len;
-    return DT_OK;
+  pl->exact_int = ints || dtype == DT_INT32 || dtype == DT_INT64;
+  if (pl->exact_int) {
+    int64_t s = 0, e = 0, st = 0;
+    DT_CALL(scalar_to_i64(start, &s));
+    DT_CALL(scalar_to_i64(end, &e));
+    DT_CALL(scalar_to_i64(step, &st));
+    DT_CALL(exact_len(s, e, st, &pl->n));
+    pl->istart = s;
+    pl->istep = st;
+    if (ints || dtype != DT_INT32)
+      return DT_OK;
   }
   double s = scalar_f64(start), e = scalar_f64(end), st = scalar_f64(step);
   DT_CHECK(isfinite(s) && isfinite(e), DT_ERR_ARG,
@@ -465,29 +582,32 @@ static dt_err arange_len(dt_scalar start, dt_scalar end, dt_scalar step,
            "(start=%g, end=%g, step=%g)",
            s, e, st);
   double len = ceil((e - s) / st);
-  DT_CHECK(len < 9223372036854775807.0, DT_ERR_OVERFLOW,
-           "arange length %g overflows int64", len);
-  *n = (int64_t)len;
+  DT_CHECK(len >= 0 && len < 9223372036854775807.0, DT_ERR_OVERFLOW,
+           "arange length %g overflows int64 (invalid size, possible "
+           "overflow?)",
+           len);
+  pl->n = (int64_t)len;
   return DT_OK;
 }
 
 dt_err dt_arange(dt_ctx *ctx, dt_scalar start, dt_scalar end, dt_scalar step,
                  const dt_opts *opts, dt_tensor **out) {
   DT_NEED_CTX(ctx);
-  int64_t n = 0;
-  dt_err pre = arange_len(start, end, step, &n);
   bool ints = start.kind != DT_FLOAT64 && end.kind != DT_FLOAT64 &&
               step.kind != DT_FLOAT64;
   dt_dtype dtype = pick(opts, ints ? DT_INT64 : ctx->default_dtype);
+  arange_plan pl = {0};
+  dt_err pre = arange_plan_for(start, end, step, dtype, &pl);
   range_arg a = {.dtype = dtype,
-                 .exact_int = ints,
-                 .istart = start.i,
-                 .istep = step.i,
+                 .exact_int = pl.exact_int,
+                 .istart = pl.istart,
+                 .istep = pl.istep,
                  .start = scalar_f64(start),
                  .step = scalar_f64(step)};
   filler f = {.kind = FILL_INDEX, .fn = arange_fn, .arg = &a};
   uint64_t h =
       scalar_hash(scalar_hash(scalar_hash(opts_hash(opts), start), end), step);
+  int64_t n = pre ? 0 : pl.n;
   DT_RETURN(make(ctx, pre, 1, &n, dtype, opts, NULL, &f, h, out));
 }
 
@@ -864,7 +984,8 @@ static dt_err like(const dt_tensor *src, const dt_opts *opts, const filler *f,
   if (!src)
     return dt__error(DT_ERR_NULL, "src is NULL");
   dt_dtype dtype = pick(opts, src->dtype);
-  return make(src->ctx, DT_OK, src->ndim, src->shape, dtype, opts,
+  dt_err pre = f && f->kind == FILL_SCALAR ? check_fits(f->value, dtype) : DT_OK;
+  return make(src->ctx, pre, src->ndim, src->shape, dtype, opts,
               opts_layout(opts) ? NULL : src->layout, f,
               dt__hash_mix(h, opts_hash(opts)), out);
 }
@@ -889,9 +1010,6 @@ dt_err dt_ones_like(const dt_tensor *src, const dt_opts *opts,
 dt_err dt_full_like(const dt_tensor *src, dt_scalar value, const dt_opts *opts,
                     dt_tensor **out) {
   filler f = {.kind = FILL_SCALAR, .value = value};
-  dt_err pre = check_scalar(value);
-  if (pre)
-    DT_RETURN(src ? dt__agree(src->ctx->comm, pre, 0) : pre);
   DT_RETURN(like(src, opts, &f, scalar_hash(0, value), out));
 }
 

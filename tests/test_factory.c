@@ -735,6 +735,189 @@ static void t_local_failure_agreed(void) {
     CU_ASSERT(strstr(dt_last_error(), want) != NULL);
 }
 
+/* ---- torch 1.13 parity: arange, full, logspace (issue 11) -------------------
+ * Each expected value is torch 1.13's, derived from its CPU kernels
+ * (RangeFactories.cpp, the fill kernel's checked_convert) and written here;
+ * every case runs in every test layout at 1-4 ranks. */
+
+typedef enum { P_ARANGE, P_FULL, P_LOGSPACE } pkind;
+
+typedef struct parity_case {
+  const char *what; /* the torch call */
+  pkind kind;
+  dt_scalar a, b, c; /* arange start/end/step; full value in a */
+  double s, e, base; /* logspace */
+  int64_t steps;
+  dt_dtype dtype;
+  dt_err code;     /* DT_OK: the values below */
+  const char *msg; /* the refusal's message (after "dt_<fn>: ") */
+  int n;
+  double v[10];     /* exact values (float32: the float's value) */
+  uint32_t bits[10]; /* float32 results compared bitwise when set */
+} parity_case;
+
+static const parity_case parity_cases[] = {
+    {"arange(0, 5, 1.5, dtype=int64)", P_ARANGE, DT_I(0), DT_I(5), DT_F(1.5),
+     0, 0, 0, 0, DT_INT64, DT_OK, NULL, 5, {0, 1, 2, 3, 4}, {0}},
+    /* torch computes the int32 length in double from the original scalars */
+    {"arange(0, 5, 1.5, dtype=int32)", P_ARANGE, DT_I(0), DT_I(5), DT_F(1.5),
+     0, 0, 0, 0, DT_INT32, DT_OK, NULL, 4, {0, 1, 2, 3}, {0}},
+    {"arange(0, 5.5, 1, dtype=int64)", P_ARANGE, DT_I(0), DT_F(5.5), DT_I(1),
+     0, 0, 0, 0, DT_INT64, DT_OK, NULL, 5, {0, 1, 2, 3, 4}, {0}},
+    {"arange(0, 5.5, 1, dtype=int32)", P_ARANGE, DT_I(0), DT_F(5.5), DT_I(1),
+     0, 0, 0, 0, DT_INT32, DT_OK, NULL, 6, {0, 1, 2, 3, 4, 5}, {0}},
+    {"arange(0, -5, -1.5, dtype=int64)", P_ARANGE, DT_I(0), DT_I(-5),
+     DT_F(-1.5), 0, 0, 0, 0, DT_INT64, DT_OK, NULL, 5, {0, -1, -2, -3, -4},
+     {0}},
+    {"arange(-2.5, 2, 1, dtype=int64)", P_ARANGE, DT_F(-2.5), DT_I(2), DT_I(1),
+     0, 0, 0, 0, DT_INT64, DT_OK, NULL, 4, {-2, -1, 0, 1}, {0}},
+    {"arange(0.9, 3, 1, dtype=int64)", P_ARANGE, DT_F(0.9), DT_I(3), DT_I(1),
+     0, 0, 0, 0, DT_INT64, DT_OK, NULL, 3, {0, 1, 2}, {0}},
+    {"arange(0, 1, 0.3, dtype=float64)", P_ARANGE, DT_I(0), DT_I(1), DT_F(0.3),
+     0, 0, 0, 0, DT_FLOAT64, DT_OK, NULL, 4, {0, 0.3, 0.6, 3 * 0.3}, {0}},
+    {"arange(1, 2.5, 0.5, dtype=int64)", P_ARANGE, DT_I(1), DT_F(2.5),
+     DT_F(0.5), 0, 0, 0, 0, DT_INT64, DT_ERR_ARG, "step must be nonzero", 0,
+     {0}, {0}},
+    {"arange(0, 5, dtype=bool)", P_ARANGE, DT_I(0), DT_I(5), DT_I(1), 0, 0, 0,
+     0, DT_BOOL, DT_ERR_DTYPE, "\"arange_cpu\" not implemented for 'Bool'", 0,
+     {0}, {0}},
+    {"arange(0, inf, 1, dtype=int64)", P_ARANGE, DT_I(0), DT_F(INFINITY),
+     DT_I(1), 0, 0, 0, 0, DT_INT64, DT_ERR_ARG,
+     "value cannot be converted to type int64 without overflow", 0, {0}, {0}},
+    {"full((3,), 3e9, dtype=int32)", P_FULL, DT_F(3e9), {0}, {0}, 0, 0, 0, 0,
+     DT_INT32, DT_ERR_ARG,
+     "value cannot be converted to type int32 without overflow", 0, {0}, {0}},
+    {"full((3,), 3000000000, dtype=int32)", P_FULL, DT_I(3000000000), {0}, {0},
+     0, 0, 0, 0, DT_INT32, DT_ERR_ARG,
+     "value cannot be converted to type int32 without overflow", 0, {0}, {0}},
+    {"full((3,), 1e300)", P_FULL, DT_F(1e300), {0}, {0}, 0, 0, 0, 0,
+     DT_FLOAT32, DT_ERR_ARG,
+     "value cannot be converted to type float32 without overflow", 0, {0},
+     {0}},
+    {"full((3,), nan, dtype=int64)", P_FULL, DT_F(NAN), {0}, {0}, 0, 0, 0, 0,
+     DT_INT64, DT_ERR_ARG,
+     "value cannot be converted to type int64 without overflow", 0, {0}, {0}},
+    {"full((3,), 2147483647, dtype=int32)", P_FULL, DT_I(2147483647), {0}, {0},
+     0, 0, 0, 0, DT_INT32, DT_OK, NULL, 3, {2147483647, 2147483647, 2147483647},
+     {0}},
+    {"full((3,), -2.9, dtype=int32)", P_FULL, DT_F(-2.9), {0}, {0}, 0, 0, 0, 0,
+     DT_INT32, DT_OK, NULL, 3, {-2, -2, -2}, {0}},
+    {"full((3,), inf)", P_FULL, DT_F(INFINITY), {0}, {0}, 0, 0, 0, 0,
+     DT_FLOAT32, DT_OK, NULL, 3, {INFINITY, INFINITY, INFINITY}, {0}},
+    {"full((3,), 1e300, dtype=float64)", P_FULL, DT_F(1e300), {0}, {0}, 0, 0, 0,
+     0, DT_FLOAT64, DT_OK, NULL, 3, {1e300, 1e300, 1e300}, {0}},
+    {"full((3,), 3e9, dtype=bool)", P_FULL, DT_F(3e9), {0}, {0}, 0, 0, 0, 0,
+     DT_BOOL, DT_OK, NULL, 3, {1, 1, 1}, {0}},
+    /* the exponent in double (10 ** (2/3) rounded once: 0x409487e5, where a
+     * float32 exponent gave 0x409487e6) */
+    {"logspace(0, 2, 7)", P_LOGSPACE, {0}, {0}, {0}, 0, 2, 10, 7, DT_FLOAT32,
+     DT_OK, NULL, 7, {0},
+     {0x3f800000, 0x4009e242, 0x409487e5, 0x41200000, 0x41ac5ad3, 0x4239a9df,
+      0x42c80000}},
+    {"logspace(0, 3, 10, base=2)", P_LOGSPACE, {0}, {0}, {0}, 0, 3, 2, 10,
+     DT_FLOAT32, DT_OK, NULL, 10, {0},
+     {0x3f800000, 0x3fa14518, 0x3fcb2ff5, 0x40000000, 0x40214518, 0x404b2ff5,
+      0x40800000, 0x40a14518, 0x40cb2ff5, 0x41000000}},
+    /* integer dtypes raise the base rounded to float32: 9.99999999f == 10 */
+    {"logspace(0, 2, 3, base=9.99999999, dtype=int64)", P_LOGSPACE, {0}, {0},
+     {0}, 0, 2, 9.99999999, 3, DT_INT64, DT_OK, NULL, 3, {1, 10, 100}, {0}},
+    /* steps=1: pow(base, start) with the original start, then truncated */
+    {"logspace(0.5, 2, 1, dtype=int64)", P_LOGSPACE, {0}, {0}, {0}, 0.5, 2, 10,
+     1, DT_INT64, DT_OK, NULL, 1, {3}, {0}},
+    {"logspace(0.5, 2, 1)", P_LOGSPACE, {0}, {0}, {0}, 0.5, 2, 10, 1,
+     DT_FLOAT32, DT_OK, NULL, 1, {(float)3.1622776601683795}, {0}},
+};
+
+static bool parity_values(const parity_case *c, const void *v) {
+  for (int k = 0; k < c->n; k++) {
+    bool ok;
+    switch (c->dtype) {
+    case DT_FLOAT32:
+      if (c->bits[0]) {
+        uint32_t b;
+        memcpy(&b, (const float *)v + k, 4);
+        ok = b == c->bits[k];
+      } else {
+        ok = ((const float *)v)[k] == (float)c->v[k];
+      }
+      break;
+    case DT_FLOAT64:
+      ok = ((const double *)v)[k] == c->v[k];
+      break;
+    case DT_INT32:
+      ok = ((const int32_t *)v)[k] == (int32_t)c->v[k];
+      break;
+    case DT_INT64:
+      ok = ((const int64_t *)v)[k] == (int64_t)c->v[k];
+      break;
+    default:
+      ok = ((const uint8_t *)v)[k] == (uint8_t)c->v[k];
+      break;
+    }
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+static void t_torch_parity(void) {
+  for (size_t k = 0; k < sizeof parity_cases / sizeof parity_cases[0]; k++) {
+    const parity_case *c = &parity_cases[k];
+    for (int l = 0; l < DT_TEST_NLAYOUTS; l++) {
+      dt_test_cuts cuts;
+      int64_t n = c->code ? 3 : c->n;
+      dt_opts o = dt_test_layout(l, 1, &n, &cuts, NULL);
+      o.dtype = c->dtype;
+      dt_tensor *t = NULL;
+      dt_err e;
+      const char *fn;
+      if (c->kind == P_ARANGE) {
+        fn = "dt_arange: ";
+        e = dt_arange(T_ctx, c->a, c->b, c->c, &o, &t);
+      } else if (c->kind == P_FULL) {
+        fn = "dt_full: ";
+        e = dt_full(T_ctx, 1, &n, c->a, &o, &t);
+      } else {
+        fn = "dt_logspace: ";
+        e = dt_logspace(T_ctx, c->s, c->e, c->steps, c->base, &o, &t);
+      }
+      void *v = e == DT_OK ? dt_test_gather_all(t) : NULL;
+      bool ok = e == c->code;
+      if (ok && e == DT_OK)
+        ok = dt_dtype_of(t) == c->dtype && dt_numel(t) == c->n && v &&
+             parity_values(c, v);
+      if (ok && e != DT_OK)
+        ok = t == NULL && strncmp(dt_last_error(), fn, strlen(fn)) == 0 &&
+             strstr(dt_last_error(), c->msg) != NULL;
+      if (!ok) {
+        fprintf(stderr, "[rank %d] torch.%s, layout %d: %s %s\n", T_rank,
+                c->what, l, dt_err_name(e), e ? dt_last_error() : "");
+        CU_FAIL("differs from torch 1.13");
+      }
+      free(v);
+      dt_tensor_destroy(&t);
+    }
+  }
+  /* full_like: the value must fit the result's dtype */
+  const int64_t n = 5;
+  dt_tensor *src = NULL, *t = NULL;
+  T_OK(dt_zeros(T_ctx, 1, &n, &(dt_opts){.dtype = DT_INT32}, &src));
+  T_ERR(dt_full_like(src, DT_F(3e9), NULL, &t), DT_ERR_ARG);
+  CU_ASSERT_PTR_NULL(t);
+  CU_ASSERT_STRING_EQUAL(
+      dt_last_error(),
+      "dt_full_like: value cannot be converted to type int32 without overflow");
+  T_ERR(dt_full_like(src, DT_I(-2147483649), NULL, &t), DT_ERR_ARG);
+  T_OK(dt_full_like(src, DT_F(3e9), &(dt_opts){.dtype = DT_INT64}, &t));
+  expect_f64(t, DT_INT64, 5, (double[]){3e9, 3e9, 3e9, 3e9, 3e9}, 0);
+  dt_tensor_destroy(&t);
+  dt_tensor_destroy(&src);
+  T_OK(dt_zeros(T_ctx, 1, &n, NULL, &src));
+  T_ERR(dt_full_like(src, DT_F(-1e39), NULL, &t), DT_ERR_ARG);
+  CU_ASSERT_PTR_NULL(t);
+  dt_tensor_destroy(&src);
+}
+
 static const dt_test_case cases[] = {
     {"rand reproducible in every layout and thread count", t_rand_reproducible},
     {"randn reproducible in every layout and thread count",
@@ -753,6 +936,7 @@ static const dt_test_case cases[] = {
     {"bad input is an error on every rank", t_bad_input},
     {"replicated arguments must match", t_mismatch},
     {"a local failure is agreed", t_local_failure_agreed},
+    {"torch 1.13 parity: arange, full, logspace", t_torch_parity},
     {NULL, NULL}};
 
 int main(int argc, char **argv) {
