@@ -579,10 +579,15 @@ dt_err dt_reshape(const dt_tensor *t, int ndim, const int64_t *shape,
                   dt_tensor **out);
 
 /**
- * The view t[..., start:stop:step, ...] on `axis`, sharing storage. Requires
- * 0 <= start <= stop <= size and step >= 1 (DT_ERR_ARG otherwise: no
- * negative or clamped indices). Slicing the split axis gives an irregular
- * layout, possibly with empty shards. Not collective (metadata only): call
+ * The view t[..., start:stop:step, ...] on `axis`, sharing storage, with
+ * Python's (and torch's) rules: a negative start or stop counts from the
+ * end, bounds past either end are clamped (t[2:100], t[-100:3]), a stop at
+ * or before the start gives an empty tensor, so INT64_MIN / INT64_MAX stand
+ * for an omitted bound (t[-2:] is dt_slice(t, 0, -2, INT64_MAX, 1, &v)).
+ * step >= 1 (DT_ERR_ARG otherwise, as torch refuses negative steps), on any
+ * axis: slicing the split axis gives an irregular layout, possibly with
+ * empty shards, and a step > 1 a strided shard. Differentiable (the
+ * gradient is zero outside the slice). Not collective (metadata only): call
  * it with the same arguments on every rank.
  */
 dt_err dt_slice(const dt_tensor *t, int axis, int64_t start, int64_t stop,

@@ -352,11 +352,19 @@ dt_err dt_slice(const dt_tensor *t, int axis, int64_t start, int64_t stop,
   if (step < 1)
     DT_RETURN(dt__error(DT_ERR_ARG, "slice step must be positive (got %lld)",
                         (long long)step));
-  if (start < 0 || stop < start || stop > t->shape[a])
-    DT_RETURN(dt__error(
-        DT_ERR_ARG,
-        "slice %lld:%lld is outside 0 <= start <= stop <= %lld of axis %d",
-        (long long)start, (long long)stop, (long long)t->shape[a], a));
+  /* Python's rules: negative bounds count from the end, bounds past either
+   * end are clamped, and a stop before the start gives an empty range */
+  int64_t size = t->shape[a];
+  if (start < 0)
+    start = start < -size ? 0 : start + size;
+  else if (start > size)
+    start = size;
+  if (stop < 0)
+    stop = stop < -size ? 0 : stop + size;
+  else if (stop > size)
+    stop = size;
+  if (stop < start)
+    stop = start;
   int64_t n = stop > start ? (stop - start - 1) / step + 1 : 0;
   int64_t nstride;
   if (!dt__mul_ok(t->lstride[a], step, &nstride))
