@@ -332,7 +332,14 @@ dt_err dt_ones(dt_ctx *ctx, int ndim, const int64_t *shape, const dt_opts *opts,
 /**
  * Filled with `value` (torch.full). The dtype, unless opts sets one, is
  * inferred from the scalar: DT_I -> int64, DT_F -> default float, DT_B ->
- * bool. Values are converted as dt_from_data converts.
+ * bool. The value is converted as torch's fill does (c10::checked_convert):
+ * a float into an integer dtype is truncated toward zero, anything into
+ * bool is value != 0. Errors: DT_ERR_ARG "value cannot be converted to type
+ * int32 without overflow" when the dtype cannot hold the value: an integer
+ * dtype and a value outside its range (compared in double: 2147483647.5 is
+ * refused by int32), an infinity or NaN; float32 and a finite value beyond
+ * FLT_MAX (inf and NaN are kept). For int64 torch's bound rounds to 2^63,
+ * where torch's conversion is undefined; dtensor refuses 2^63 too.
  */
 dt_err dt_full(dt_ctx *ctx, int ndim, const int64_t *shape, dt_scalar value,
                const dt_opts *opts, dt_tensor **out);
@@ -391,13 +398,25 @@ dt_err dt_randint(dt_ctx *ctx, int64_t low, int64_t high, int ndim,
                   const int64_t *shape, const dt_opts *opts, dt_tensor **out);
 
 /**
- * 1-D range [start, end) with `step` (torch.arange). dtype: int64 when all
- * three scalars are ints (DT_I), else the default float dtype. Length:
- * ceil((end - start) / step), computed exactly for ints and in double for
- * floats; element k is start + k * step computed in double (int64 exactly
- * for ints) then converted. Errors: DT_ERR_ARG for a zero step, a step whose
- * sign never reaches end, or a non-finite bound; DT_ERR_OVERFLOW for a
- * length beyond int64.
+ * 1-D range [start, end) with `step` (torch.arange), computed as torch
+ * 1.13's CPU kernel computes it. dtype: int64 when all three scalars are
+ * ints (DT_I), else the default float dtype, unless opts sets one.
+ *  - float dtypes: length ceil((end - start) / step) in double (exact when
+ *    all three are ints); element k is start + k * step in double, then
+ *    rounded to the dtype.
+ *  - int32/int64: start, end and step are first converted to int64
+ *    (truncated toward zero; out of range, inf or NaN: DT_ERR_ARG "value
+ *    cannot be converted to type int64 without overflow"), and element k is
+ *    start + k * step in int64 (wrapped into int32). The length is exact on
+ *    those integers for int64, so arange(0, 5, 1.5, dtype=int64) is
+ *    [0, 1, 2, 3, 4]; for int32 torch computes it in double from the
+ *    original scalars, ceil((end - start) / step), so the same call with
+ *    int32 is [0, 1, 2, 3]. A step that truncates to 0 is "step must be
+ *    nonzero".
+ *  - bool: refused (DT_ERR_DTYPE, torch's "arange_cpu" not implemented for
+ *    'Bool').
+ * Errors: DT_ERR_ARG for a zero step, a step whose sign never reaches end,
+ * or a non-finite bound; DT_ERR_OVERFLOW for a length beyond int64.
  */
 dt_err dt_arange(dt_ctx *ctx, dt_scalar start, dt_scalar end, dt_scalar step,
                  const dt_opts *opts, dt_tensor **out);
@@ -413,8 +432,17 @@ dt_err dt_arange(dt_ctx *ctx, dt_scalar start, dt_scalar end, dt_scalar step,
 dt_err dt_linspace(dt_ctx *ctx, double start, double end, int64_t steps,
                    const dt_opts *opts, dt_tensor **out);
 
-/** base ** linspace(start, end, steps) (torch.logspace), pow computed in the
- *  output dtype (double for integer dtypes). Errors as dt_linspace. */
+/**
+ * base ** linspace(start, end, steps) (torch.logspace), as torch 1.13's CPU
+ * kernel computes it: the bounds in the output dtype (float32: rounded;
+ * integer dtypes: truncated), step = (double)(end - start) / (steps - 1)
+ * with the difference taken in that dtype, exponent start + k * step for
+ * k < steps / 2 and end - (steps - 1 - k) * step otherwise, in double; pow
+ * in double and one rounding to the output dtype (so float32 values are
+ * pow's double result rounded once, bitwise torch's). Integer dtypes raise
+ * the base rounded to float32, as torch does. steps == 1 gives
+ * [pow(base, start)] with the original start. Errors as dt_linspace.
+ */
 dt_err dt_logspace(dt_ctx *ctx, double start, double end, int64_t steps,
                    double base, const dt_opts *opts, dt_tensor **out);
 
@@ -427,22 +455,37 @@ dt_err dt_eye(dt_ctx *ctx, int64_t n, int64_t m, const dt_opts *opts,
  * root == DT_ALL_RANKS every rank passes the whole array and copies its own
  * box; otherwise only `root`'s `data` is read and each rank's box is sent to
  * it (data may be NULL elsewhere). The output dtype is opts->dtype when set,
- * else data_dtype; values are converted as PyTorch converts (float to int
- * truncates toward zero, saturating at the integer range, NaN gives 0;
- * anything nonzero to bool gives 1). Errors: DT_ERR_RANK for a bad root.
+ * else data_dtype. Conversion between dtypes (here, in dt_copy_ and
+ * wherever the library converts elements): float to an integer dtype
+ * truncates toward zero, saturates at the integer range (values beyond it,
+ * and +-inf, give its minimum or maximum) and gives 0 for NaN, the same on
+ * every machine (torch's result there is platform-defined: its cast is
+ * undefined behaviour in C++); int64 to int32 wraps modulo 2^32, as torch's
+ * cast does; anything nonzero to bool gives 1; to a float dtype rounds to
+ * nearest. Errors: DT_ERR_RANK for a bad root.
  */
 dt_err dt_from_data(dt_ctx *ctx, int ndim, const int64_t *shape,
                     const void *data, dt_dtype data_dtype, int root,
                     const dt_opts *opts, dt_tensor **out);
 
 /**
- * Tensor from a literal, inferring the dtype as torch.tensor does: all ints
- * -> int64, any float (with '.', exponent, inf or nan) -> default float,
- * all true/false -> bool (bools mixed with numbers count as numbers).
- * Examples: "[[1.0, 2], [3, 4]]", "7", "[]", "[true, false]". Every rank
- * passes the same literal. Errors: DT_ERR_PARSE for ragged, empty-nested
- * ("[[], [1]]"), malformed or trailing input; the message names the byte
- * position.
+ * Tensor from a literal (torch.tensor), in Python's syntax: nested lists or
+ * tuples ("[[1.0, 2], [3, 4]]", "[(1, 2), (3, 4)]", "(1,)", "()"), trailing
+ * commas ("[1, 2,]"), parentheses around one value as grouping only ("(7)"
+ * is 7), true/false or True/False, inf/nan. Without opts->dtype the dtype is
+ * inferred as torch.tensor does: all ints -> int64, any float (with '.',
+ * exponent, inf or nan) -> default float, all bools -> bool (bools mixed
+ * with numbers count as numbers). With opts->dtype each value goes from its
+ * text straight to that dtype, as torch.tensor(..., dtype=) stores Python
+ * numbers: a float through double (to float32: the double rounded once
+ * more), an int exactly as int64 (an int beyond int64 is only accepted by a
+ * float dtype or bool), a float into an integer dtype truncated toward zero
+ * and refused when it is out of range, inf or NaN; an int that does not fit
+ * int32 is refused too: DT_ERR_ARG "value cannot be converted to type int32
+ * without overflow (the value at position 4)". Every rank passes the same
+ * literal. Errors: DT_ERR_PARSE for ragged, empty-nested ("[[], [1]]"),
+ * mismatched brackets, malformed or trailing input; the message names the
+ * byte position.
  */
 dt_err dt_parse(dt_ctx *ctx, const char *literal, const dt_opts *opts,
                 dt_tensor **out);
@@ -453,8 +496,11 @@ dt_err dt_parse(dt_ctx *ctx, const char *literal, const dt_opts *opts,
  * never frees it; the buffer must outlive every tensor and view over it.
  * local_start/local_shape give this rank's box; the boxes are validated
  * collectively and must tile the global shape exactly (no overlap, no hole).
- * Pass both as NULL to take the default split-on-axis-0 box. The tensor
- * cannot require grad. Errors: DT_ERR_LAYOUT when boxes overlap, leave holes
+ * Pass both as NULL to take the default split-on-axis-0 box. A float
+ * tensor may require grad afterwards (dt_requires_grad_, as
+ * torch.from_numpy(a).requires_grad_()): its gradient is new library
+ * memory, and the buffer stays the user's (written only by the user, or by
+ * dt_copy_ / in-place ops into the tensor where those are allowed). Errors: DT_ERR_LAYOUT when boxes overlap, leave holes
  * or fall outside the shape; DT_ERR_NULL for a NULL buf with a non-empty box.
  */
 dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
@@ -495,7 +541,8 @@ dt_err dt_new_tensor(const dt_tensor *src, int ndim, const int64_t *shape,
 /*  dt_from_data      new, copied         new leaf         each rank copies  */
 /*                                                         its box (or root  */
 /*                                                         sends it)         */
-/*  dt_from_buffer    the user's buffer   no grad          buffer = shard    */
+/*  dt_from_buffer    the user's buffer   a leaf (float:   buffer = shard    */
+/*                                        may require grad)                  */
 /*  dt_local_data     shares              -                this rank's shard */
 /*  dt_clone          new, same layout    keeps the graph  local copy        */
 /*  dt_copy_          writes into dst     records no edge  one exchange of   */
@@ -621,9 +668,9 @@ bool dt_shares_memory(const dt_tensor *a, const dt_tensor *b);
 
 /**
  * Set whether t requires grad (Tensor.requires_grad_). Only floating tensors
- * can (DT_ERR_DTYPE otherwise); tensors over a user buffer (dt_from_buffer)
- * cannot (DT_ERR_AUTOGRAD: clone first); nor can a non-leaf be switched off
- * (DT_ERR_AUTOGRAD: detach it). Not collective: call it on every rank.
+ * can (DT_ERR_DTYPE otherwise), tensors over a user buffer (dt_from_buffer)
+ * included; a non-leaf cannot be switched off (DT_ERR_AUTOGRAD: detach
+ * it). Not collective: call it on every rank.
  */
 dt_err dt_requires_grad_(dt_tensor *t, bool requires_grad);
 

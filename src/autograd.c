@@ -39,10 +39,8 @@ dt_err dt_requires_grad_(dt_tensor *t, bool requires_grad) {
                         "only tensors of floating point dtype can require "
                         "gradients (dtype is %s)",
                         dt_dtype_name(t->dtype)));
-  if (requires_grad && t->storage && !t->storage->owned)
-    DT_RETURN(dt__error(DT_ERR_AUTOGRAD,
-                        "a tensor over a user buffer (dt_from_buffer) cannot "
-                        "require grad; dt_clone it first"));
+  /* A tensor over a user buffer may require grad too, as
+   * torch.from_numpy(a).requires_grad_() does: its .grad is new memory. */
   if (!requires_grad && t->grad_fn)
     DT_RETURN(dt__error(DT_ERR_AUTOGRAD,
                         "you can only change requires_grad flags of leaf "

@@ -478,6 +478,35 @@ static void t_copy_table(void) {
   dt_tensor_destroy(&a); /* the tensor goes, the buffer stays */
   if (T_rank == 0)
     CU_ASSERT_EQUAL(buf[5], 55);
+  /* ... and may require grad (torch.from_numpy(a).requires_grad_()): the
+   * gradient is new memory, the buffer stays the user's, untouched */
+  T_OK(dt_from_buffer(T_ctx, buf, DT_FLOAT64, 2, s, st, ln, &a));
+  T_OK(dt_requires_grad_(a, true));
+  CU_ASSERT(dt_requires_grad(a) && !dt_has_grad_fn(a));
+  dt_tensor *sq = NULL, *loss = NULL;
+  T_OK(dt_pow_scalar(a, 2, &sq));
+  T_OK(dt_sum(sq, &loss));
+  T_OK(dt_backward(loss, NULL, false));
+  dt_tensor *gr = dt_grad(a);
+  CU_ASSERT(gr && !dt_shares_memory(gr, a));
+  double *gg = gr ? gather(gr) : NULL;
+  int ok = gg != NULL;
+  for (int i = 0; ok && i < 24; i++)
+    ok = gg[i] == 2.0 * (i == 5 ? 55 : i);
+  CU_ASSERT(ok);
+  free(gg);
+  for (int i = 0; T_rank == 0 && i < 24; i++)
+    CU_ASSERT_EQUAL(buf[i], i == 5 ? 55 : i);
+  /* a leaf that requires grad: copy_ into it stays an error with grad on */
+  T_ERR(dt_copy_(a, a), DT_ERR_AUTOGRAD);
+  dt_tensor_destroy(&loss);
+  dt_tensor_destroy(&sq);
+  dt_tensor_destroy(&a);
+  /* integer buffers cannot require grad (torch: only floating point) */
+  int64_t ibuf[24] = {0};
+  T_OK(dt_from_buffer(T_ctx, ibuf, DT_INT64, 2, s, st, ln, &a));
+  T_ERR(dt_requires_grad_(a, true), DT_ERR_DTYPE);
+  dt_tensor_destroy(&a);
 }
 
 static const dt_test_case cases[] = {
