@@ -61,9 +61,43 @@ static void t_agree(void) {
   CU_ASSERT_EQUAL(e, T_size > 1 ? DT_ERR_MISMATCH : DT_OK);
 }
 
+/* A public function that calls another names itself, not the inner one
+ * (issue 11: dt_load of a 1-D tensor with split axis 1 said "dt_empty"). */
+static void t_nested_names(void) {
+  const char *path = "test_error_nested.h5";
+  const int64_t n = 5;
+  dt_tensor *t = NULL, *u = NULL;
+  T_OK(dt_zeros(T_ctx, 1, &n, NULL, &t));
+  const char *names[1] = {"x"};
+  const dt_tensor *ts[1] = {t};
+  T_OK(dt_save(T_ctx, path, 1, names, ts, NULL));
+  T_ERR(dt_load(T_ctx, path, "x",
+                &(dt_opts){.layout = DT_SPLIT, .split_axis = 1}, &u),
+        DT_ERR_AXIS);
+  CU_ASSERT_PTR_NULL(u);
+  CU_ASSERT_STRING_EQUAL(
+      dt_last_error(),
+      "dt_load: axis 1 is out of range for a 1-dimensional tensor");
+  dt_tensor_destroy(&t);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (T_rank == 0)
+    remove(path);
+  /* a message agreed from another rank loses the inner name too */
+  MPI_Comm comm = dt_ctx_comm(T_ctx);
+  dt_err local = DT_OK;
+  if (T_rank == T_size - 1)
+    local = dt__api(dt__error(DT_ERR_ARG, "bad value"), "dt_inner");
+  dt_err e = dt__api(dt__agree(comm, local, 0), "dt_outer");
+  CU_ASSERT_EQUAL(e, DT_ERR_ARG);
+  CU_ASSERT(strncmp(dt_last_error(), "dt_outer: bad value", 19) == 0);
+  CU_ASSERT(strstr(dt_last_error(), "dt_inner") == NULL);
+}
+
 static const dt_test_case cases[] = {{"error table", t_table},
                                      {"messages name the function", t_messages},
                                      {"collective agreement", t_agree},
+                                     {"nested calls name the outer function",
+                                      t_nested_names},
                                      {NULL, NULL}};
 
 int main(int argc, char **argv) {
