@@ -205,6 +205,12 @@ static dt_err ranges(tour *T) {
     err = show(T, "torch.arange(0, 1, 0.3)", "dt_arange, a float -> float32",
                dt_arange(ctx, DT_I(0), DT_I(1), DT_F(0.3), NULL, &t), &t, 0);
   if (!err)
+    err = show(T, "torch.arange(0, 5, 1.5, dtype=torch.int64)",
+               "dt_arange: the step becomes 1 first",
+               dt_arange(ctx, DT_I(0), DT_I(5), DT_F(1.5),
+                         &(dt_opts){.dtype = DT_INT64}, &t),
+               &t, 0);
+  if (!err)
     err = show(T, "torch.linspace(0, 1, 5)", "dt_linspace",
                dt_linspace(ctx, 0.0, 1.0, 5, NULL, &t), &t, 0);
   if (!err)
@@ -427,6 +433,11 @@ static dt_err copies(tour *T) {
   if (!err)
     err = show(T, "v = x[1:3]", "dt_slice: a view, irregular layout",
                dt_slice(x, 0, 1, 3, 1, &v), &v, SHOW_KEEP);
+  if (!err) {
+    dt_tensor *w = NULL;
+    err = show(T, "x[-3::2]", "dt_slice: Python's bounds, a strided shard",
+               dt_slice(x, 0, -3, INT64_MAX, 2, &w), &w, 0);
+  }
   if (!err)
     say(T,
         "    shares memory with x:  clone %s, deepcopy %s, slice %s (every "
