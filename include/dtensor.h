@@ -100,7 +100,9 @@ const char *dt_strerror(dt_err err);
 const char *dt_err_name(dt_err err);
 /**
  * The calling thread's message for its most recent failure, e.g.
- * "dt_arange: step must be nonzero". After a collective failure every rank
+ * "dt_arange: step must be nonzero". It names the public function the
+ * caller called, also when the failure happened in another public function
+ * that one uses (dt_load's layout errors say "dt_load", not "dt_empty"). After a collective failure every rank
  * has the same code; a rank that failed that way keeps its own message, the
  * others get the message of the lowest failing rank followed by
  * " (on rank r)". Empty string when nothing failed yet. Not collective; the
