@@ -535,6 +535,16 @@ static dt_err exact_len(int64_t s, int64_t e, int64_t st, int64_t *n) {
   return DT_OK;
 }
 
+/* ceil((e - s) / st) in double, as torch; refused when negative (an int32
+ * range whose truncated bounds passed the sign check) or beyond int64. */
+static dt_err double_len(double s, double e, double st, int64_t *n) {
+  double len = ceil((e - s) / st);
+  DT_CHECK(len >= 0 && len < 9223372036854775807.0, DT_ERR_OVERFLOW,
+           "invalid size, possible overflow? (arange length %g)", len);
+  *n = (int64_t)len;
+  return DT_OK;
+}
+
 /* What arange computes, as torch 1.13's CPU kernel does for `dtype`. */
 typedef struct arange_plan {
   int64_t n;
@@ -573,6 +583,8 @@ static dt_err arange_plan_for(dt_scalar start, dt_scalar end, dt_scalar step,
       return DT_OK;
   }
   double s = scalar_f64(start), e = scalar_f64(end), st = scalar_f64(step);
+  if (pl->exact_int) /* int32: checked on the integers; the length only */
+    return double_len(s, e, st, &pl->n);
   DT_CHECK(isfinite(s) && isfinite(e), DT_ERR_ARG,
            "unsupported range: %g -> %g (bounds must be finite)", s, e);
   DT_CHECK(isfinite(st) && st != 0, DT_ERR_ARG,
@@ -581,13 +593,7 @@ static dt_err arange_plan_for(dt_scalar start, dt_scalar end, dt_scalar step,
            "upper bound and larger bound inconsistent with step sign "
            "(start=%g, end=%g, step=%g)",
            s, e, st);
-  double len = ceil((e - s) / st);
-  DT_CHECK(len >= 0 && len < 9223372036854775807.0, DT_ERR_OVERFLOW,
-           "arange length %g overflows int64 (invalid size, possible "
-           "overflow?)",
-           len);
-  pl->n = (int64_t)len;
-  return DT_OK;
+  return double_len(s, e, st, &pl->n);
 }
 
 dt_err dt_arange(dt_ctx *ctx, dt_scalar start, dt_scalar end, dt_scalar step,

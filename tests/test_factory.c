@@ -773,6 +773,13 @@ static const parity_case parity_cases[] = {
      0, 0, 0, 0, DT_INT64, DT_OK, NULL, 4, {-2, -1, 0, 1}, {0}},
     {"arange(0.9, 3, 1, dtype=int64)", P_ARANGE, DT_F(0.9), DT_I(3), DT_I(1),
      0, 0, 0, 0, DT_INT64, DT_OK, NULL, 3, {0, 1, 2}, {0}},
+    /* int32: bounds checked truncated (0 -> 0), the length from the
+     * originals: ceil(-0.5) is -0, an empty tensor */
+    {"arange(0, -0.5, 1, dtype=int32)", P_ARANGE, DT_I(0), DT_F(-0.5),
+     DT_I(1), 0, 0, 0, 0, DT_INT32, DT_OK, NULL, 0, {0}, {0}},
+    {"arange(0.9, -0.2, 1, dtype=int32)", P_ARANGE, DT_F(0.9), DT_F(-0.2),
+     DT_I(1), 0, 0, 0, 0, DT_INT32, DT_ERR_OVERFLOW,
+     "invalid size, possible overflow?", 0, {0}, {0}},
     {"arange(0, 1, 0.3, dtype=float64)", P_ARANGE, DT_I(0), DT_I(1), DT_F(0.3),
      0, 0, 0, 0, DT_FLOAT64, DT_OK, NULL, 4, {0, 0.3, 0.6, 3 * 0.3}, {0}},
     {"arange(1, 2.5, 0.5, dtype=int64)", P_ARANGE, DT_I(1), DT_F(2.5),
