@@ -56,8 +56,14 @@ for f in files:
     rows += r
 if not rows:
     sys.exit('merge.sh: no rows in ' + ' '.join(files))
-common = {k: v for k, v in runs[0]['meta'].items()
-          if all(x['meta'].get(k) == v for x in runs)}
+# one value per key: the runs' common value, else every distinct one
+common = {}
+for x in runs:
+    for k, v in x['meta'].items():
+        vals = common.setdefault(k, [])
+        if v not in vals:
+            vals.append(v)
+common = {k: v[0] if len(v) == 1 else 'per run: ' + ' | '.join(v) for k, v in common.items()}
 with open(os.path.join(out, 'scaling.csv'), 'w') as fh:
     fh.write('# merged from %d runs: %s\n' % (len(runs), ' '.join(x['csv'] for x in runs)))
     for k, v in common.items():
