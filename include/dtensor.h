@@ -983,7 +983,8 @@ const char *dt_version(void);
  *   "hdf5"        the HDF5 library's version at run time, e.g. "1.10.8"
  *   "compiler"    the C compiler's name and version
  *   "build_type"  CMake's build type, e.g. "Release"
- * Unknown keys (and NULL) give "unknown". Not collective; thread-safe.
+ * Unknown keys (and NULL) give "unknown". The string is static: never free
+ * it. Not collective; thread-safe; never fails.
  */
 const char *dt_build_info(const char *key);
 
@@ -994,8 +995,9 @@ const char *dt_build_info(const char *key);
  * runs the same vectorised kernel and the same OpenMP threads
  * (dt_num_threads) as the factories, so its throughput is the limit a random
  * factory is measured against (`dtensor bench factories`). Not collective.
- * Errors: DT_ERR_NULL when out is NULL and nblocks > 0, DT_ERR_ARG when
- * nblocks < 0.
+ * out: the caller's buffer of 4 * nblocks words (the library neither keeps
+ * nor frees it). Errors: DT_ERR_NULL when out is NULL and nblocks > 0,
+ * DT_ERR_ARG when nblocks < 0.
  */
 dt_err dt_philox_fill(uint64_t seed, uint64_t offset, uint64_t first_block,
                       int64_t nblocks, uint32_t *out);
