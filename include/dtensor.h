@@ -52,6 +52,9 @@ extern "C" {
 #define DT_VERSION_MAJOR 0
 #define DT_VERSION_MINOR 1
 #define DT_VERSION_PATCH 0
+/** "MAJOR.MINOR.PATCH" of this header (CMake checks it matches the project
+ *  version at configure time). */
+#define DT_VERSION_STRING "0.1.0"
 
 /** Largest number of dimensions a tensor may have. */
 #define DT_MAX_DIMS 8
@@ -1011,6 +1014,47 @@ dt_err dt_list(dt_ctx *ctx, const char *path, int *n, dt_file_entry **entries);
 void dt_cache_set_limit(size_t bytes);
 /** Return every cached block to the system. Not collective; thread-safe. */
 void dt_cache_release(void);
+
+/* ------------------------------------------------------------------------ */
+/* Version and build                                                         */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The library's version, "MAJOR.MINOR.PATCH" of the library actually linked
+ * (compare with DT_VERSION_STRING, the header's). Not collective; never
+ * fails; the string is static.
+ */
+const char *dt_version(void);
+
+/**
+ * One fact about how the linked library was built, as a static string (never
+ * NULL; "unknown" when the fact was not known at build time):
+ *   "version"     as dt_version()
+ *   "git_commit"  the source tree's commit when configured in a git checkout,
+ *                 with "-dirty" when it had uncommitted changes (recorded at
+ *                 CMake configure time, so a build after later commits without
+ *                 re-configuring shows the older one), else "unknown"
+ *   "hdf5"        the HDF5 library's version at run time, e.g. "1.10.8"
+ *   "compiler"    the C compiler's name and version
+ *   "build_type"  CMake's build type, e.g. "Release"
+ * Unknown keys (and NULL) give "unknown". The string is static: never free
+ * it. Not collective; thread-safe; never fails.
+ */
+const char *dt_build_info(const char *key);
+
+/**
+ * Raw Philox4x32-10 words of the random factories' recipe (see dt_rand):
+ * block b (b = first_block .. first_block + nblocks - 1) of key `seed` and
+ * offset `offset` goes to out[4(b - first_block) .. +3] as words w0..w3. It
+ * runs the same vectorised kernel and the same OpenMP threads
+ * (dt_num_threads) as the factories, so its throughput is the limit a random
+ * factory is measured against (`dtensor bench factories`). Not collective.
+ * out: the caller's buffer of 4 * nblocks words (the library neither keeps
+ * nor frees it). Errors: DT_ERR_NULL when out is NULL and nblocks > 0,
+ * DT_ERR_ARG when nblocks < 0.
+ */
+dt_err dt_philox_fill(uint64_t seed, uint64_t offset, uint64_t first_block,
+                      int64_t nblocks, uint32_t *out);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
  */
 #include "internal.h"
 
+#include <omp.h>
 #include <string.h>
 
 #define PHILOX_M0 UINT32_C(0xD2511F53)
@@ -404,4 +405,77 @@ void dt__rng_fill(const dt__rparams *p, uint64_t first, int64_t n, void *out) {
     gen_groups(p, g, 1, tmp, gbytes);
     memcpy(o, tmp, (last - first) * esz);
   }
+}
+
+/* ---- raw words (dt_philox_fill) --------------------------------------------
+ * The generator alone, without a transform: what a random factory's speed is
+ * measured against. Same kernels (AVX2 or portable) and threads as the
+ * factories; words go out block by block (w0..w3 of block b together).
+ */
+
+static inline void store_words(const uint32_t x[4][LANES], uint32_t *o) {
+  for (int l = 0; l < LANES; l++)
+    for (int w = 0; w < 4; w++)
+      o[4 * l + w] = x[w][l];
+}
+
+static void raw_groups_base(uint64_t seed, uint64_t offset, uint64_t b0,
+                            int64_t ng, uint32_t *out) {
+  for (int64_t k = 0; k < ng; k++) {
+    uint32_t x[4][LANES];
+    philox_group(seed, offset, b0 + (uint64_t)k * LANES, x);
+    store_words(x, out + k * 4 * LANES);
+  }
+}
+
+#ifdef DT_HAVE_AVX2
+DT_AVX2 static void raw_groups_avx2(uint64_t seed, uint64_t offset,
+                                    uint64_t b0, int64_t ng, uint32_t *out) {
+  for (int64_t k = 0; k < ng; k++) {
+    uint32_t x[4][LANES];
+    philox_group_avx2(seed, offset, b0 + (uint64_t)k * LANES, x);
+    store_words(x, out + k * 4 * LANES);
+  }
+}
+#endif
+
+/* Blocks b0 .. b0 + n - 1; whole groups need not be aligned to LANES here
+ * (the AVX2 kernel only needs b0's low word not to wrap inside a group). */
+static void raw_blocks(uint64_t seed, uint64_t offset, uint64_t b0, int64_t n,
+                       uint32_t *out) {
+  int64_t ng = n / LANES;
+#ifdef DT_HAVE_AVX2
+  bool wraps = (uint64_t)(uint32_t)b0 + (uint64_t)LANES * (uint64_t)ng >
+               (uint64_t)UINT32_MAX + 1;
+  if (!wraps &&
+      !atomic_load_explicit(&force_portable, memory_order_relaxed) &&
+      __builtin_cpu_supports("avx2"))
+    raw_groups_avx2(seed, offset, b0, ng, out);
+  else
+#endif
+    raw_groups_base(seed, offset, b0, ng, out);
+  const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  for (int64_t k = ng * LANES; k < n; k++) {
+    uint64_t b = b0 + (uint64_t)k;
+    const uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32),
+                             (uint32_t)offset, (uint32_t)(offset >> 32)};
+    dt__philox4x32_10(ctr, key, out + 4 * k);
+  }
+}
+
+dt_err dt_philox_fill(uint64_t seed, uint64_t offset, uint64_t first_block,
+                      int64_t nblocks, uint32_t *out) {
+  DT_CHECK(nblocks >= 0, DT_ERR_ARG, "nblocks is negative (%lld)",
+           (long long)nblocks);
+  DT_CHECK(out != NULL || nblocks == 0, DT_ERR_NULL, "out is NULL");
+#pragma omp parallel num_threads(dt__threads()) if (nblocks > 4096)
+  {
+    int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    /* contiguous per-thread pieces of whole groups, as the factories split */
+    int64_t per = ((nblocks + nt - 1) / nt + LANES - 1) / LANES * LANES;
+    int64_t a = (int64_t)id * per, b = a + per < nblocks ? a + per : nblocks;
+    if (a < b)
+      raw_blocks(seed, offset, first_block + (uint64_t)a, b - a, out + 4 * a);
+  }
+  return DT_OK;
 }

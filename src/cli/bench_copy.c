@@ -1,21 +1,26 @@
 /*
- * bench_copy.c - `dtensor bench copy`: the three copies of the copy table at
- * about --size bytes per rank, each against the raw operation that bounds it:
+ * bench_copy.c - family "copy": the copies of PyTorch's copy table at about
+ * --size bytes per rank, each against the raw operation that bounds it,
+ * measured in the same run with the same timing:
  *
- *   clone     dt_clone + destroy of a float32 tensor split on axis 0, against
- *             memcpy between two pre-touched buffers (no data moves between
- *             ranks in either);
- *   copy_     dt_copy_ from an n x n float32 tensor split on axis 0 into one
- *             split on axis 1 (every rank sends 1/P of its shard to every
- *             rank), against MPI_Alltoall of the same bytes;
- *   deepcopy  dt_deepcopy + destroy (gather to rank 0 and scatter back,
- *             streamed in chunks of the context's budget), against
- *             MPI_Gatherv of every shard to rank 0 followed by MPI_Scatterv.
- *
- * Each baseline is measured in the same run and timed the same way as its
- * operation (bench_measure: median of the slowest rank). Clone and deepcopy
- * time create + destroy together: the library caches freed storage, so after
- * the warm-up this is the steady-state copy.
+ *   clone                 dt_clone + destroy of a float32 tensor split on
+ *                         axis 0, against the best of memcpy and a
+ *                         non-temporal copy of the shard (no data moves
+ *                         between ranks in either);
+ *   copy_ split0->split1  dt_copy_ between n x n float32 tensors,
+ *   copy_ split->repl     ... split on axis 0 into replicated,
+ *   copy_ split->grid     ... split on axis 0 into a process grid,
+ *                         each against one raw MPI_Alltoallv that moves the
+ *                         same boxes (every rank's intersection of its source
+ *                         box with every destination box) between contiguous,
+ *                         pre-touched buffers;
+ *   deepcopy              dt_deepcopy + destroy (gather to rank 0, scatter
+ *                         back, streamed in chunks of the context's budget),
+ *                         against MPI_Gatherv of every shard to rank 0 then
+ *                         MPI_Scatterv.
+ * GB/s counts the bytes each rank receives (copy_: its destination box).
+ * Clone and deepcopy time create + destroy together: the library caches freed
+ * storage, so after the warm-up this is the steady-state copy.
  */
 #include "bench.h"
 
@@ -24,17 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Failures the library did not report (its dt_last_error would be stale):
- * the section sets this for bench_copy's message. */
-static const char *failure;
-
-static dt_err fail(dt_err err, const char *why) {
-  failure = why;
-  return err;
-}
+static bench *cur; /* for messages from the timed functions */
 
 static dt_err mpi_err(int rc, const char *call) {
-  return rc == MPI_SUCCESS ? DT_OK : fail(DT_ERR_MPI, call);
+  return rc == MPI_SUCCESS ? DT_OK : bench_fail(cur, DT_ERR_MPI, call);
 }
 
 /* ---- the operations ------------------------------------------------------ */
@@ -71,16 +69,17 @@ static dt_err deepcopy_once(void *arg) {
 
 /* ---- the baselines ------------------------------------------------------- */
 
-typedef struct alltoall_job {
+typedef struct alltoallv_job {
   float *send, *recv;
-  int count; /* floats to each rank */
-} alltoall_job;
+  int *scount, *sdispl, *rcount, *rdispl;
+} alltoallv_job;
 
-static dt_err alltoall_once(void *arg) {
-  const alltoall_job *j = arg;
-  return mpi_err(MPI_Alltoall(j->send, j->count, MPI_FLOAT, j->recv, j->count,
-                              MPI_FLOAT, MPI_COMM_WORLD),
-                 "MPI_Alltoall failed");
+static dt_err alltoallv_once(void *arg) {
+  const alltoallv_job *j = arg;
+  return mpi_err(MPI_Alltoallv(j->send, j->scount, j->sdispl, MPI_FLOAT,
+                               j->recv, j->rcount, j->rdispl, MPI_FLOAT,
+                               MPI_COMM_WORLD),
+                 "MPI_Alltoallv failed");
 }
 
 typedef struct gather_job {
@@ -99,171 +98,230 @@ static dt_err gather_scatter_once(void *arg) {
   return mpi_err(rc, "MPI_Gatherv or MPI_Scatterv failed");
 }
 
-/* ---- one section per operation ------------------------------------------- */
+/* ---- helpers ---------------------------------------------------------------- */
 
 /* Floats per rank for --size (at least one). */
 static int64_t floats_per_rank(int64_t bytes) {
   return bytes / 4 > 0 ? bytes / 4 : 1;
 }
 
-/* A tensor of the global shape, split on `axis`, filled with a nonzero value
- * so no path can profit from zero pages. */
-static dt_err make_f32(dt_ctx *ctx, int ndim, const int64_t *shape, int axis,
-                       dt_tensor **out) {
-  const dt_opts o = {
-      .dtype = DT_FLOAT32, .layout = DT_SPLIT, .split_axis = axis};
+/* A float32 tensor of the global shape in layout o, filled with a nonzero
+ * value so no path can profit from zero pages. */
+static dt_err make_f32(dt_ctx *ctx, int ndim, const int64_t *shape,
+                       dt_opts o, dt_tensor **out) {
+  o.dtype = DT_FLOAT32;
   return dt_full(ctx, ndim, shape, DT_F(1.5), &o, out);
 }
 
+static dt_opts split_on(int axis) {
+  return (dt_opts){.layout = DT_SPLIT, .split_axis = axis};
+}
+
 /* Collective: DT_ERR_CHECKSUM on every rank when a and b differ. */
-static dt_err same_checksum(const dt_tensor *a, const dt_tensor *b) {
-  uint64_t ca = 0, cb = 0;
-  dt_err err = dt_checksum(a, &ca);
+static dt_err same_checksum(bench *b, const dt_tensor *x, const dt_tensor *y) {
+  uint64_t cx = 0, cy = 0;
+  dt_err err = dt_checksum(x, &cx);
   if (!err)
-    err = dt_checksum(b, &cb);
-  if (!err && ca != cb)
-    err = fail(DT_ERR_CHECKSUM, "the copy's checksum differs from the "
-                                "source's: the library copied wrong data");
+    err = dt_checksum(y, &cy);
+  if (!err && cx != cy)
+    err = bench_fail(b, DT_ERR_CHECKSUM,
+                     "the copy's checksum differs from the source's: the "
+                     "library copied wrong data");
   return err;
 }
 
-static dt_err bench_clone(dt_ctx *ctx, bench_report *rep,
-                          const bench_args *args) {
-  MPI_Comm comm = dt_ctx_comm(ctx);
-  int64_t count = floats_per_rank(args->bytes), bytes = count * 4;
-  bench_memcpy_job mj = {bench_touched((size_t)bytes),
-                         bench_touched((size_t)bytes), (size_t)bytes};
-  double base = 0.0, secs = 0.0;
-  dt_err err = bench_all_ok(comm, mj.dst && mj.src)
-                   ? DT_OK
-                   : fail(DT_ERR_NOMEM, "cannot allocate the memcpy buffers");
-  if (!err)
-    err = bench_measure(comm, args->reps, bench_memcpy_once, &mj, &base);
-  free(mj.dst);
-  free((void *)mj.src);
+/* ---- clone ------------------------------------------------------------------ */
 
-  const int64_t shape[1] = {count * rep->ranks};
+static dt_err run_clone(bench *b) {
+  if (!bench_wants(b, "clone", "float32"))
+    return DT_OK;
+  int64_t count = floats_per_rank(b->args->bytes), bytes = count * 4;
+  bench_row r = {.op = "clone", .dtype = "float32", .unit = BENCH_GBPS,
+                 .bytes = bytes, .global_bytes = bytes * b->env->size,
+                 .target = 0.85};
+  dt_err err = bench_limit_best(b, BK_MEMCPY, BK_NT_COPY, 0, (size_t)bytes,
+                                false, &r.lim, &r.limit);
+  const int64_t shape[1] = {count * b->env->size};
   dt_tensor *t = NULL;
   if (!err)
-    err = make_f32(ctx, 1, shape, 0, &t);
+    err = make_f32(b->ctx, 1, shape, split_on(0), &t);
   tensor_job cj = {t};
   if (!err)
-    err = bench_measure(comm, args->reps, clone_once, &cj, &secs);
+    err = bench_time(b, "clone float32", NULL, clone_once, &cj, &r.t);
   if (!err) {
     dt_tensor *c = NULL;
     err = dt_clone(t, &c);
     if (!err)
-      err = same_checksum(t, c);
+      err = same_checksum(b, t, c);
     dt_tensor_destroy(&c);
   }
   dt_tensor_destroy(&t);
-  if (err)
-    return err;
-
-  rep->baseline = "memcpy";
-  rep->baseline_gbps = (double)bytes / base / 1e9;
-  char title[256];
-  snprintf(title, sizeof title,
-           "dtensor bench copy: clone + destroy of a float32 tensor of %lld "
-           "bytes per rank (1-D, split on axis 0), median of %d reps of the "
-           "slowest rank",
-           (long long)bytes, args->reps);
-  bench_report_header(rep, title,
-                      "memcpy of bytes per rank between two pre-allocated, "
-                      "pre-touched buffers, one thread, timed the same way",
-                      "target: ratio >= 0.80");
-  bench_report_row(rep, "clone", "float32", bytes, secs);
-  return DT_OK;
+  if (!err)
+    bench_emit(b, &r);
+  return err;
 }
 
-static dt_err bench_copy_(dt_ctx *ctx, bench_report *rep,
-                          const bench_args *args) {
-  MPI_Comm comm = dt_ctx_comm(ctx);
-  int P = rep->ranks;
-  /* n x n with n a multiple of P: both splits are even and every rank sends
-   * every rank (itself included) (n / P)^2 floats. */
-  int64_t n = (int64_t)sqrt((double)P * (double)floats_per_rank(args->bytes));
-  n = n / P * P > 0 ? n / P * P : P;
-  int64_t k = n / P, bytes = n * k * 4;
-  if (k * k > INT_MAX)
-    return fail(DT_ERR_OVERFLOW, "--size is too large for the Alltoall count");
-  alltoall_job aj = {bench_touched((size_t)bytes), bench_touched((size_t)bytes),
-                     (int)(k * k)};
-  double base = 0.0, secs = 0.0;
-  dt_err err = bench_all_ok(comm, aj.send && aj.recv)
-                   ? DT_OK
-                   : fail(DT_ERR_NOMEM, "cannot allocate the Alltoall buffers");
-  if (!err)
-    err = bench_measure(comm, args->reps, alltoall_once, &aj, &base);
-  free(aj.send);
-  free(aj.recv);
+/* ---- copy_ between layouts ------------------------------------------------ */
 
+/* Elements in the intersection of two 2-D boxes (start, shape). */
+static int64_t overlap(const int64_t *a, const int64_t *b) {
+  int64_t n = 1;
+  for (int d = 0; d < 2; d++) {
+    int64_t lo = a[d] > b[d] ? a[d] : b[d];
+    int64_t ha = a[d] + a[2 + d], hb = b[d] + b[2 + d];
+    int64_t hi = ha < hb ? ha : hb;
+    n *= hi > lo ? hi - lo : 0;
+  }
+  return n;
+}
+
+/* Every rank's box of t: boxes[4r .. 4r+3] = start0, start1, shape0, shape1. */
+static bool all_boxes(const dt_tensor *t, int64_t *boxes, MPI_Comm comm) {
+  int64_t mine[4];
+  dt_local_box(t, mine, mine + 2);
+  return MPI_Allgather(mine, 4, MPI_INT64_T, boxes, 4, MPI_INT64_T, comm) ==
+         MPI_SUCCESS;
+}
+
+/* The Alltoallv that moves exactly the boxes dt_copy_(dst, src) moves. */
+static dt_err plan_alltoallv(bench *b, const dt_tensor *src,
+                             const dt_tensor *dst, alltoallv_job *j) {
+  int P = b->env->size, me = b->env->rank;
+  int64_t *sb = malloc(sizeof(int64_t) * 4 * (size_t)P);
+  int64_t *db = malloc(sizeof(int64_t) * 4 * (size_t)P);
+  int *ints = malloc(sizeof(int) * 4 * (size_t)P);
+  bool ok = sb && db && ints;
+  if (!bench_all_ok(b->comm, ok)) {
+    free(sb);
+    free(db);
+    free(ints);
+    return bench_fail(b, DT_ERR_NOMEM, "cannot allocate the Alltoallv plan");
+  }
+  ok = all_boxes(src, sb, b->comm) && all_boxes(dst, db, b->comm);
+  j->scount = ints;
+  j->sdispl = ints + P;
+  j->rcount = ints + 2 * P;
+  j->rdispl = ints + 3 * P;
+  int64_t soff = 0, roff = 0;
+  for (int r = 0; ok && r < P; r++) {
+    int64_t s = overlap(&sb[4 * me], &db[4 * r]);
+    int64_t v = overlap(&sb[4 * r], &db[4 * me]);
+    ok = s <= INT_MAX && v <= INT_MAX && soff <= INT_MAX && roff <= INT_MAX;
+    j->scount[r] = (int)s;
+    j->sdispl[r] = (int)soff;
+    j->rcount[r] = (int)v;
+    j->rdispl[r] = (int)roff;
+    soff += s;
+    roff += v;
+  }
+  free(sb);
+  free(db);
+  if (ok) {
+    j->send = bench_buffer((size_t)soff * 4);
+    j->recv = bench_buffer((size_t)roff * 4);
+    ok = j->send && j->recv;
+  }
+  return bench_all_ok(b->comm, ok)
+             ? DT_OK
+             : bench_fail(b, DT_ERR_OVERFLOW,
+                          "cannot plan the Alltoallv limit (counts beyond "
+                          "int, or out of memory)");
+}
+
+static void free_alltoallv(alltoallv_job *j) {
+  free(j->send);
+  free(j->recv);
+  free(j->scount);
+  *j = (alltoallv_job){0};
+}
+
+/* The grid closest to square: g[0] <= g[1], g[0] * g[1] = P. */
+static void grid_of(int P, int g[2]) {
+  g[0] = 1;
+  for (int a = 1; a * a <= P; a++)
+    if (P % a == 0)
+      g[0] = a;
+  g[1] = P / g[0];
+}
+
+static dt_err run_copy_(bench *b, const char *name, dt_opts to,
+                        double target) {
+  if (!bench_wants(b, name, "float32"))
+    return DT_OK;
+  int P = b->env->size;
+  /* n x n with n a multiple of P: every split is even. */
+  int64_t n = (int64_t)sqrt((double)P * (double)floats_per_rank(b->args->bytes));
+  n = n / P * P > 0 ? n / P * P : P;
   const int64_t shape[2] = {n, n};
   dt_tensor *src = NULL, *dst = NULL;
+  dt_err err = make_f32(b->ctx, 2, shape, split_on(0), &src);
   if (!err)
-    err = make_f32(ctx, 2, shape, 0, &src);
+    err = make_f32(b->ctx, 2, shape, to, &dst);
+  alltoallv_job aj = {0};
   if (!err)
-    err = make_f32(ctx, 2, shape, 1, &dst);
+    err = plan_alltoallv(b, src, dst, &aj);
+  int64_t bytes = dt_local_numel(dst) * 4;
+  bench_row r = {.op = name, .dtype = "float32", .unit = BENCH_GBPS,
+                 .bytes = bytes, .limit = "alltoallv", .target = target};
+  MPI_Allreduce(&bytes, &r.global_bytes, 1, MPI_INT64_T, MPI_SUM, b->comm);
+  b->ops_planned++;
+  if (!err)
+    err = bench_time(b, "limit MPI_Alltoallv", NULL, alltoallv_once, &aj,
+                     &r.lim);
+  free_alltoallv(&aj);
   copy_job cj = {dst, src};
+  char what[64];
+  snprintf(what, sizeof what, "%s float32", name);
   if (!err)
-    err = bench_measure(comm, args->reps, copy_once, &cj, &secs);
+    err = bench_time(b, what, NULL, copy_once, &cj, &r.t);
   if (!err)
-    err = same_checksum(src, dst);
+    err = same_checksum(b, src, dst);
   dt_tensor_destroy(&src);
   dt_tensor_destroy(&dst);
-  if (err)
-    return err;
-
-  rep->baseline = "alltoall";
-  rep->baseline_gbps = (double)bytes / base / 1e9;
-  char title[256];
-  snprintf(title, sizeof title,
-           "dtensor bench copy: copy_ of a %lld x %lld float32 tensor split on "
-           "axis 0 into one split on axis 1, %lld bytes per rank, median of %d "
-           "reps of the slowest rank",
-           (long long)n, (long long)n, (long long)bytes, args->reps);
-  bench_report_header(rep, title,
-                      "MPI_Alltoall of bytes per rank (bytes / ranks to every "
-                      "rank, itself included) between pre-allocated, "
-                      "pre-touched buffers, timed the same way",
-                      "target: ratio >= 0.60");
-  bench_report_row(rep, "copy_", "float32", bytes, secs);
-  return DT_OK;
+  if (!err)
+    bench_emit(b, &r);
+  return err;
 }
 
-static dt_err bench_deepcopy(dt_ctx *ctx, bench_report *rep,
-                             const bench_args *args) {
-  MPI_Comm comm = dt_ctx_comm(ctx);
-  int P = rep->ranks;
-  int64_t count = floats_per_rank(args->bytes), bytes = count * 4;
+/* ---- deepcopy --------------------------------------------------------------- */
+
+static dt_err run_deepcopy(bench *b) {
+  if (!bench_wants(b, "deepcopy", "float32"))
+    return DT_OK;
+  int P = b->env->size;
+  int64_t count = floats_per_rank(b->args->bytes), bytes = count * 4;
   /* MPI counts and displacements are int (here in floats). */
   if (count * P > INT_MAX) {
-    if (rep->rank == 0)
-      printf("# deepcopy skipped: %lld floats over %d ranks exceed the int "
-             "range of the Gatherv baseline\n",
-             (long long)count, P);
+    bench_note(b, "deepcopy skipped: %lld floats over %d ranks exceed the "
+                  "int range of the Gatherv limit",
+               (long long)count, P);
     return DT_OK;
   }
-  gather_job gj = {bench_touched((size_t)bytes),
-                   bench_touched((size_t)bytes),
+  gather_job gj = {bench_buffer((size_t)bytes),
+                   bench_buffer((size_t)bytes),
                    NULL,
                    (int)count,
                    malloc(sizeof(int) * (size_t)P),
                    malloc(sizeof(int) * (size_t)P)};
-  if (rep->rank == 0)
-    gj.full = bench_touched((size_t)bytes * (size_t)P);
+  if (b->env->rank == 0)
+    gj.full = bench_buffer((size_t)bytes * (size_t)P);
   bool ok = gj.mine && gj.back && gj.counts && gj.displs &&
-            (rep->rank != 0 || gj.full);
+            (b->env->rank != 0 || gj.full);
   for (int r = 0; ok && r < P; r++) {
     gj.counts[r] = (int)count;
     gj.displs[r] = (int)count * r;
   }
-  double base = 0.0, secs = 0.0;
-  dt_err err = bench_all_ok(comm, ok)
+  bench_row r = {.op = "deepcopy", .dtype = "float32", .unit = BENCH_GBPS,
+                 .bytes = bytes, .global_bytes = bytes * P,
+                 .limit = "gatherv+scatterv", .target = NAN};
+  dt_err err = bench_all_ok(b->comm, ok)
                    ? DT_OK
-                   : fail(DT_ERR_NOMEM, "cannot allocate the Gatherv buffers");
+                   : bench_fail(b, DT_ERR_NOMEM,
+                                "cannot allocate the Gatherv buffers");
+  b->ops_planned++;
   if (!err)
-    err = bench_measure(comm, args->reps, gather_scatter_once, &gj, &base);
+    err = bench_time(b, "limit MPI_Gatherv+MPI_Scatterv", NULL,
+                     gather_scatter_once, &gj, &r.lim);
   free(gj.mine);
   free(gj.back);
   free(gj.full);
@@ -273,47 +331,38 @@ static dt_err bench_deepcopy(dt_ctx *ctx, bench_report *rep,
   const int64_t shape[1] = {count * P};
   dt_tensor *t = NULL;
   if (!err)
-    err = make_f32(ctx, 1, shape, 0, &t);
+    err = make_f32(b->ctx, 1, shape, split_on(0), &t);
   tensor_job cj = {t};
   if (!err)
-    err = bench_measure(comm, args->reps, deepcopy_once, &cj, &secs);
+    err = bench_time(b, "deepcopy float32", NULL, deepcopy_once, &cj, &r.t);
   if (!err) {
     dt_tensor *c = NULL;
     err = dt_deepcopy(t, NULL, &c);
     if (!err)
-      err = same_checksum(t, c);
+      err = same_checksum(b, t, c);
     dt_tensor_destroy(&c);
   }
   dt_tensor_destroy(&t);
-  if (err)
-    return err;
-
-  rep->baseline = "gatherv+scatterv";
-  rep->baseline_gbps = (double)bytes / base / 1e9;
-  char title[256], note[256];
-  snprintf(title, sizeof title,
-           "dtensor bench copy: deepcopy + destroy of a float32 tensor of "
-           "%lld bytes per rank (1-D, split on axis 0, chunk budget %zu "
-           "bytes), median of %d reps of the slowest rank",
-           (long long)bytes, dt_ctx_chunk_budget(ctx), args->reps);
-  snprintf(note, sizeof note,
-           "deepcopy takes %.2fx the time of Gatherv+Scatterv (%.6f s vs "
-           "%.6f s; target <= 1.50); ratio below = the inverse",
-           secs / base, secs, base);
-  bench_report_header(rep, title,
-                      "MPI_Gatherv of every shard to rank 0 into a full-size "
-                      "buffer, then MPI_Scatterv back, pre-allocated, "
-                      "pre-touched buffers, timed the same way",
-                      note);
-  bench_report_row(rep, "deepcopy", "float32", bytes, secs);
-  return DT_OK;
+  if (!err)
+    bench_emit(b, &r);
+  return err;
 }
 
-int bench_copy(const cli_env *env, const bench_args *args) {
-  /* Keep the global sizes (and the full Gatherv buffer) within range. */
-  if (args->bytes > INT64_MAX / 4 / env->size)
-    return cli_fail(env, "--size %lld is too large for %d ranks",
-                    (long long)args->bytes, env->size);
-  const bench_section sections[] = {bench_clone, bench_copy_, bench_deepcopy};
-  return bench_run(env, args, sections, 3, &failure);
+dt_err bench_copy(bench *b) {
+  cur = b;
+  int g[2];
+  grid_of(b->env->size, g);
+  dt_opts grid = {.layout = DT_GRID, .grid = {g[0], g[1]}};
+  dt_err err = run_clone(b);
+  if (!err)
+    err = run_copy_(b, "copy_ split0->split1", split_on(1),
+                    b->env->size >= 2 ? 0.8 : NAN);
+  if (!err)
+    err = run_copy_(b, "copy_ split->repl",
+                    (dt_opts){.layout = DT_REPLICATED}, NAN);
+  if (!err)
+    err = run_copy_(b, "copy_ split->grid", grid, NAN);
+  if (!err)
+    err = run_deepcopy(b);
+  return err;
 }

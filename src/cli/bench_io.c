@@ -1,35 +1,31 @@
 /*
- * bench_io.c - `dtensor bench io`: dt_save and dt_load of one float32 tensor
- * of --size bytes in total (default 1 GiB), split on axis 0, against raw
- * POSIX I/O of the same bytes in the same directory (--dir, default .), in
- * the same run. Each repetition's time is the slowest rank's; the median of
- * --reps (default 5) after one untimed warm-up is reported.
+ * bench_io.c - family "io": dt_save and dt_load of one float32 tensor of
+ * --size bytes per rank (1-D, split on axis 0), against raw POSIX I/O of the
+ * same bytes in the same directory (--dir, default .), in the same run:
  *
- * What each row times:
- *   raw_write      rank 0 creates and truncates DIR/dtensor-bench-io.<id>.raw;
- *                  then every rank open()s it, pwrite()s its part (the
- *                  tensor's own shard) at its offset, fsync()s and closes.
- *   save           dt_save of the tensor to DIR/dtensor-bench-io.<id>.h5,
- *                  all of it: checksum, temporary file, collective writes,
- *                  H5Fflush (MPI_File_sync, an fsync on every rank), close,
- *                  fsync, rename over the previous file, directory fsync.
- *   raw_read       every rank open()s the raw file, pread()s its part into a
- *                  preallocated, pretouched buffer, closes.
- *   load           dt_load into split axis 0: open, validation, the shard's
- *                  allocation, collective reads, close, checksum check.
- *   *_warm         the same reads without evicting the page cache first.
- * Before every repetition of raw_read and load (untimed) each rank drops
- * both files from its node's page cache with posix_fadvise(DONTNEED), so
- * those reads come from the device; the warm rows read from memory.
- * Ratios: save / raw_write, load / raw_read, load_warm / raw_read_warm.
+ *   save       dt_save to DIR/dtensor-bench-io.<id>.h5, all of it (checksum,
+ *              temporary file, collective writes, flushes, rename, directory
+ *              fsync), against: rank 0 creates and truncates
+ *              DIR/dtensor-bench-io.<id>.raw, then every rank open()s it,
+ *              pwrite()s its shard at its offset, fsync()s and closes;
+ *   load       dt_load into split axis 0 (open, validation, allocation,
+ *              collective reads, checksum check) against every rank
+ *              pread()ing its part into a page-aligned, pre-touched buffer;
+ *              before every repetition (untimed) each rank drops both files
+ *              from its node's page cache with posix_fadvise(DONTNEED), so
+ *              the reads come from the device;
+ *   load.warm  the same without the eviction: both read the page cache.
  */
 #include "bench.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static bench *cur; /* for messages from the raw I/O functions */
 
 typedef struct io_job {
   dt_ctx *ctx;
@@ -90,13 +86,15 @@ static dt_err do_raw_write(void *arg) {
   }
   dt_err err = agree_io(comm, ok);
   if (err)
-    return err;
+    return bench_fail(cur, err, "cannot create the raw file in --dir");
   int fd = open(j->raw, O_WRONLY);
   ok = fd >= 0 && pio(fd, dt_local_data(j->t), j->len, j->off, true) &&
        fsync(fd) == 0;
   if (fd >= 0)
     ok = close(fd) == 0 && ok;
-  return agree_io(comm, ok);
+  err = agree_io(comm, ok);
+  return err ? bench_fail(cur, err, "raw open/pwrite/fsync in --dir failed")
+             : DT_OK;
 }
 
 static dt_err do_raw_read(void *arg) {
@@ -105,7 +103,8 @@ static dt_err do_raw_read(void *arg) {
   bool ok = fd >= 0 && pio(fd, j->buf, j->len, j->off, false);
   if (fd >= 0)
     close(fd);
-  return agree_io(dt_ctx_comm(j->ctx), ok);
+  dt_err err = agree_io(dt_ctx_comm(j->ctx), ok);
+  return err ? bench_fail(cur, err, "raw open/pread in --dir failed") : DT_OK;
 }
 
 /* Untimed, before every cold read: drop both files from the page cache
@@ -124,103 +123,73 @@ static dt_err evict(void *arg) {
   return DT_OK;
 }
 
-typedef struct row {
-  const char *op;
-  bench_fn setup, fn;
-  int baseline; /* index of the row this one is compared with */
-} row;
+/* One row: the library's op against its raw limit. */
+static dt_err io_row(bench *b, io_job *j, const char *op, bench_fn setup,
+                     bench_fn fn, const char *limit, bench_fn lsetup,
+                     bench_fn lfn, double target) {
+  bench_row r = {.op = op, .dtype = "float32", .unit = BENCH_GBPS,
+                 .bytes = j->len, .global_bytes = j->len * b->env->size,
+                 .limit = limit, .target = target};
+  char what[64];
+  snprintf(what, sizeof what, "limit %s", limit);
+  b->ops_planned++;
+  dt_err err = bench_time(b, what, lsetup, lfn, j, &r.lim);
+  if (!err)
+    err = bench_time(b, op, setup, fn, j, &r.t);
+  if (!err)
+    bench_emit(b, &r);
+  return err;
+}
 
-int bench_io(const cli_env *env, const bench_args *args) {
-  int64_t total = args->size_given ? args->bytes : (int64_t)1 << 30;
-  int reps = args->reps_given ? args->reps : 5;
-  const char *dir = args->dir ? args->dir : ".";
-  int64_t n = total / 4;
-  if (n < env->size)
-    return cli_fail(env, "--size %lld is too small for %d ranks",
-                    (long long)total, env->size);
-  bench_report rep;
-  if (bench_report_open(&rep, env, args->json))
-    return 1;
+dt_err bench_io(bench *b) {
+  bool save = bench_wants(b, "save", "float32");
+  bool load = bench_wants(b, "load", "float32");
+  bool warm = bench_wants(b, "load.warm", "float32");
+  if (!save && !load && !warm)
+    return DT_OK;
+  int64_t n = b->args->bytes / 4 * b->env->size;
+  cur = b;
   io_job j;
   memset(&j, 0, sizeof j);
-  dt_err err = dt_ctx_create(MPI_COMM_WORLD, &j.ctx);
-  if (err) {
-    bench_report_close(&rep, env);
-    return cli_fail_lib(env, err);
-  }
-  MPI_Comm comm = dt_ctx_comm(j.ctx);
+  j.ctx = b->ctx;
   long id = (long)getpid();
-  MPI_Bcast(&id, 1, MPI_LONG, 0, comm);
-  snprintf(j.h5, sizeof j.h5, "%s/dtensor-bench-io.%ld.h5", dir, id);
-  snprintf(j.raw, sizeof j.raw, "%s/dtensor-bench-io.%ld.raw", dir, id);
+  MPI_Bcast(&id, 1, MPI_LONG, 0, b->comm);
+  snprintf(j.h5, sizeof j.h5, "%s/dtensor-bench-io.%ld.h5", b->args->dir, id);
+  snprintf(j.raw, sizeof j.raw, "%s/dtensor-bench-io.%ld.raw", b->args->dir,
+           id);
 
-  err = dt_rand(j.ctx, 1, &n, NULL, &j.t);
+  dt_err err = dt_rand(j.ctx, 1, &n, NULL, &j.t);
   if (!err) {
     int64_t start = 0, len = 0;
     dt_local_box(j.t, &start, &len);
     j.off = start * 4;
     j.len = len * 4;
-    j.buf = malloc((size_t)j.len + 1);
+    /* page-aligned, as O_DIRECT-style readers use */
+    if (posix_memalign((void **)&j.buf, 4096, (size_t)j.len + 1) != 0)
+      j.buf = NULL;
     if (j.buf)
       memset(j.buf, 1, (size_t)j.len); /* pretouched */
-    if (agree_io(comm, j.buf != NULL) != DT_OK)
-      err = DT_ERR_NOMEM;
+    if (agree_io(b->comm, j.buf != NULL) != DT_OK)
+      err = bench_fail(b, DT_ERR_NOMEM, "cannot allocate the read buffer");
   }
-
-  /* Rows in order; writes first so the reads find the files. */
-  const row rows[] = {
-      {"raw_write", NULL, do_raw_write, 0},    {"save", NULL, do_save, 0},
-      {"raw_read", evict, do_raw_read, 2},     {"load", evict, do_load, 2},
-      {"raw_read_warm", NULL, do_raw_read, 4}, {"load_warm", NULL, do_load, 4},
-  };
-  enum { NROWS = sizeof rows / sizeof rows[0] };
-  double secs[NROWS] = {0};
-  for (int k = 0; !err && k < NROWS; k++)
-    err = bench_measure_setup(comm, reps, rows[k].setup, rows[k].fn, &j,
-                              &secs[k]);
-  if (!err) {
-    int64_t per_rank = total / env->size;
-    char title[512];
-    snprintf(title, sizeof title,
-             "dtensor bench io: dt_save / dt_load of one float32 tensor of "
-             "%lld bytes in total (%lld per rank), split on axis 0, in '%s'; "
-             "median of %d reps of the slowest rank",
-             (long long)total, (long long)per_rank, dir, reps);
-    rep.baseline = "raw_write";
-    rep.baseline_gbps = (double)per_rank / secs[0] / 1e9;
-    bench_report_header(
-        &rep, title,
-        "every rank pwrite()s its part of one shared file in the same "
-        "directory, then fsync()s (raw_read: pread(); cold rows after "
-        "posix_fadvise(DONTNEED), *_warm from the page cache)",
-        "ratio: save vs raw_write, load vs raw_read, load_warm vs "
-        "raw_read_warm");
-    for (int k = 0; k < NROWS; k++) {
-      int b = rows[k].baseline;
-      rep.baseline = rows[b].op;
-      rep.baseline_gbps = (double)per_rank / secs[b] / 1e9;
-      bench_report_row(&rep, rows[k].op, "float32", per_rank, secs[k]);
-    }
-    if (env->rank == 0)
-      printf("# aggregate GB/s (all ranks): raw_write %.3f, save %.3f, "
-             "raw_read %.3f, load %.3f, raw_read_warm %.3f, load_warm %.3f\n",
-             (double)total / secs[0] / 1e9, (double)total / secs[1] / 1e9,
-             (double)total / secs[2] / 1e9, (double)total / secs[3] / 1e9,
-             (double)total / secs[4] / 1e9, (double)total / secs[5] / 1e9);
-  }
-
-  int status = err ? cli_fail_lib(env, err) : 0;
-  if (env->rank == 0) {
+  /* The files exist after the writes, whatever --ops chose. */
+  if (!err)
+    err = save ? io_row(b, &j, "save", NULL, do_save, "pwrite+fsync", NULL,
+                        do_raw_write, 0.85)
+               : do_save(&j);
+  if (!err && !save)
+    err = do_raw_write(&j);
+  if (!err && load)
+    err = io_row(b, &j, "load", evict, do_load, "pread(cold)", evict,
+                 do_raw_read, NAN);
+  if (!err && warm)
+    err = io_row(b, &j, "load.warm", NULL, do_load, "pread(warm)", NULL,
+                 do_raw_read, 0.8);
+  if (b->env->rank == 0) {
     unlink(j.h5);
     unlink(j.raw);
   }
   free(j.buf);
   dt_tensor_destroy(&j.t);
-  dt_cache_release();
-  if (bench_report_close(&rep, env))
-    status = 1;
-  dt_err derr = dt_ctx_destroy(&j.ctx);
-  if (derr && !status)
-    status = cli_fail_lib(env, derr);
-  return status;
+  return err;
 }

@@ -6,15 +6,20 @@
 #include <stdarg.h>
 #include <string.h>
 
-static const char usage_text[] =
+static const char usage_head[] =
     "usage: mpirun -np N dtensor COMMAND [OPTIONS]\n"
     "\n"
     "Distributed tensors with PyTorch's creation semantics.\n"
     "Same seed, same tensor, same checksum at any rank and thread count.\n"
     "\n"
-    "commands:\n"
-    "  tour      walk through PyTorch's creation functions live across the\n"
-    "            ranks, showing each tensor and how it is split\n"
+    "commands ('dtensor COMMAND --help' shows one):\n";
+
+static const char usage_tour[] =
+    "  tour\n"
+    "            walk through PyTorch's creation functions live across the\n"
+    "            ranks, showing each tensor and how it is split\n";
+
+static const char usage_make[] =
     "  make FACTORY [options]\n"
     "            create one tensor and print its layout-invariant checksum\n"
     "            FACTORY: empty zeros ones full rand randn randint arange\n"
@@ -34,35 +39,39 @@ static const char usage_text[] =
     "              --print           also print the tensor (PyTorch repr)\n"
     "              --out FILE        save it to the checkpoint FILE (HDF5)\n"
     "              --name NAME       its name there (default: tensor)\n"
-    "            scalars follow Python: 2 is an int, 2.0 / 2e0 / inf a float\n"
-    "  bench factories [--size BYTES] [--reps N] [--json FILE]\n"
-    "            time every factory at BYTES per rank (default 64M; K/M/G\n"
-    "            suffixes) against a memset baseline; median of N reps\n"
-    "            (default 7) of the slowest rank; JSON lines to FILE\n"
-    "  bench copy [--size BYTES] [--reps N] [--json FILE]\n"
-    "            time clone, copy_ (split axis 0 -> 1) and deepcopy at BYTES\n"
-    "            per rank against memcpy, MPI_Alltoall and MPI_Gatherv +\n"
-    "            MPI_Scatterv; options and output as bench factories\n"
-    "  bench autograd [--size BYTES] [--reps N] [--json FILE]\n"
-    "            time elementwise forward/backward against memcpy, the exact\n"
-    "            dt_sum against a plain loop, and a backward pass against its\n"
-    "            forward; options and output as bench factories\n"
-    "  bench io [--size BYTES] [--reps N] [--dir DIR] [--json FILE]\n"
-    "            dt_save and dt_load of one float32 tensor of BYTES in total\n"
-    "            (default 1G), split on axis 0, against a raw pwrite+fsync\n"
-    "            and pread of the same bytes in DIR (default .); median of N\n"
-    "            reps (default 5) of the slowest rank\n"
+    "            scalars follow Python: 2 is an int, 2.0 / 2e0 / inf a float\n";
+
+static const char usage_bench[] =
+    "  bench [FAMILY...] [--ops a,b] [--size BYTES] [--scaling weak|strong]\n"
+    "        [--reps N] [--dtype a,b] [--dir DIR] [--json FILE] [--csv FILE]\n"
+    "        [--quiet]\n"
+    "            time operations against limits measured in the same run\n"
+    "            (FAMILY: factories copy compute io latency; default all);\n"
+    "            rows: median/min/max of the slowest rank, GB/s or us,\n"
+    "            the limit, ratio, target, ok/below ('dtensor bench --help')\n";
+
+static const char usage_inspect[] =
     "  inspect FILE\n"
     "            list the tensors of a checkpoint (name, dtype, shape, saved\n"
     "            layout, requires_grad, gradient) and verify every checksum;\n"
-    "            exits non-zero when one does not match\n"
+    "            exits non-zero when one does not match\n";
+
+static const char usage_tail[] =
     "  help      this text\n"
+    "\n"
+    "  --version print the version (dtensor X.Y.Z, commit, HDF5, MPI)\n"
     "\n"
     "example: mpirun -np 4 dtensor make randn --shape 37,5 --seed 7 --print\n";
 
 void cli_usage(const cli_env *env, FILE *f) {
-  if (env->rank == 0)
-    fputs(usage_text, f);
+  if (env->rank != 0)
+    return;
+  fputs(usage_head, f);
+  fputs(usage_tour, f);
+  fputs(usage_make, f);
+  fputs(usage_bench, f);
+  fputs(usage_inspect, f);
+  fputs(usage_tail, f);
 }
 
 bool cli_wants_help(int argc, char **argv) {
@@ -95,13 +104,14 @@ typedef struct command {
   const char *name;
   int (*run)(const cli_env *env, int argc, char **argv);
   const char *label; /* for messages */
+  const char *usage; /* its --help text; NULL: the command prints its own */
 } command;
 
 static const command commands[] = {
-    {"tour", cli_tour, "dtensor tour"},
-    {"make", cli_make, "dtensor make"},
-    {"bench", cli_bench, "dtensor bench"},
-    {"inspect", cli_inspect, "dtensor inspect"},
+    {"tour", cli_tour, "dtensor tour", usage_tour},
+    {"make", cli_make, "dtensor make", usage_make},
+    {"bench", cli_bench, "dtensor bench", NULL},
+    {"inspect", cli_inspect, "dtensor inspect", usage_inspect},
 };
 
 static int dispatch(cli_env *env, int argc, char **argv) {
@@ -110,9 +120,26 @@ static int dispatch(cli_env *env, int argc, char **argv) {
     cli_usage(env, stdout);
     return 0;
   }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+    if (env->rank == 0) {
+      char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = "unknown";
+      int len = 0;
+      MPI_Get_library_version(mpi, &len);
+      mpi[strcspn(mpi, "\n,")] = '\0';
+      printf("dtensor %s\ncommit %s\nHDF5 %s\nMPI %s\n", dt_version(),
+             dt_build_info("git_commit"), dt_build_info("hdf5"), mpi);
+    }
+    return 0;
+  }
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
     if (strcmp(argv[1], commands[k].name) == 0) {
       env->name = commands[k].label;
+      /* `dtensor make --help`: that command's usage, not everything */
+      if (commands[k].usage && cli_wants_help(argc - 1, argv + 1)) {
+        if (env->rank == 0)
+          printf("usage: mpirun -np N dtensor %s\n", commands[k].usage + 2);
+        return 0;
+      }
       return commands[k].run(env, argc - 1, argv + 1);
     }
   return cli_fail(env, "unknown command '%s' (try 'dtensor help')", argv[1]);
