@@ -257,6 +257,8 @@ static void local_reduce(rkind k, const dt_tensor *x, dt_tensor *o,
                          unsigned mask, bool keepdim) {
   rsplit s;
   split_axes(x, mask, keepdim, o->lstride, &s);
+  if (o->lnumel == 0)
+    return; /* also an empty box cut on a reduced axis: no result here */
   const char *xb = dt__local_ptr(x);
   char *ob = dt__local_ptr(o);
   size_t xesz = dt_dtype_size(x->dtype), oesz = dt_dtype_size(o->dtype);
@@ -316,10 +318,12 @@ static dt_err out_layout(const dt_layout *W, unsigned mask, bool keepdim,
                           sizeof(int64_t));
   DT_CHECK(boxes, DT_ERR_NOMEM, "cannot allocate a layout");
   for (int r = 0; r < P; r++) {
-    int64_t st[DT_MAX_DIMS], sh[DT_MAX_DIMS], vol = 1;
+    int64_t st[DT_MAX_DIMS], sh[DT_MAX_DIMS];
+    bool covers = true;
     dt__layout_box(W, r, st, sh);
     for (int d = 0; d < W->ndim; d++)
-      vol *= sh[d];
+      if ((mask & (1u << d)) && (st[d] != 0 || sh[d] != W->shape[d]))
+        covers = false;
     int64_t *b = boxes + (size_t)r * 2 * (size_t)ond;
     int od = 0;
     for (int d = 0; d < W->ndim; d++) {
@@ -330,7 +334,7 @@ static dt_err out_layout(const dt_layout *W, unsigned mask, bool keepdim,
       b[ond + od] = red ? 1 : sh[d];
       od++;
     }
-    if (vol == 0) /* an empty box owns no result */
+    if (!covers) /* an empty box cut on a reduced axis owns no result */
       for (int d = 0; d < ond; d++)
         b[d] = b[ond + d] = 0;
   }
@@ -674,6 +678,8 @@ static void local_backward(const dt__node *n, const dt_tensor *g,
                   *res = amax ? n->saved[1] : NULL;
   if (amax)
     split_axes(x, mask, keepdim, res->lstride, &sx);
+  if (gi->lnumel == 0 || g->lnumel == 0)
+    return; /* the gradient of nothing, or of elements that reach nothing */
   char *gb = dt__local_ptr(gi);
   const char *gg = dt__local_ptr(g);
   int nt = omp_in_parallel() || gi->lnumel < 32768 ? 1 : dt__threads();
