@@ -156,6 +156,15 @@ static inline bool beats(bool max, const char *v, const char *best,
 
 /* ---- the local kernel --------------------------------------------------- */
 
+/* One float element (the value is already rounded to dt). */
+static void store_f(char *p, dt_dtype dt, double v) {
+  if (dt == DT_FLOAT64)
+    *(double *)(void *)p = v;
+  else
+    *(float *)(void *)p = (float)v;
+}
+
+
 /* How x's local box splits into kept and reduced axes. */
 typedef struct rsplit {
   int nk, nr;
@@ -224,9 +233,9 @@ static void reduce_one(rkind k, const rsplit *s, const char *p, dt_dtype dt,
         dt__xacc_add_array(&acc, p + red_offset(s, q) * (int64_t)esz, dt, len,
                            st);
     }
-    double v = k == R_MEAN ? dt__xacc_round_div(&acc, s->nred, dt)
-                           : dt__xacc_round(&acc, dt);
-    dt__convert(out, odt, &v, DT_FLOAT64, 1);
+    store_f(out, odt,
+            k == R_MEAN ? dt__xacc_round_div(&acc, s->nred, dt)
+                        : dt__xacc_round(&acc, dt));
     return;
   }
   if (k == R_SUM) { /* integers: wrap around modulo 2^64, as int64 does */
@@ -614,13 +623,6 @@ static dt_err scalar_everywhere(dt_ctx *ctx, const dt_tensor *g, double *v) {
 /* q in the dtype's arithmetic: float32 gradients divide in float32. */
 static double div_in(double a, double b, dt_dtype dt) {
   return dt == DT_FLOAT32 ? (double)((float)a / (float)b) : a / b;
-}
-
-static void store_f(char *p, dt_dtype dt, double v) {
-  if (dt == DT_FLOAT64)
-    *(double *)(void *)p = v;
-  else
-    *(float *)(void *)p = (float)v;
 }
 
 /* Every axis reduced: the gradient over the input's own layout. */
