@@ -401,6 +401,35 @@ static void t_layout_invariance(void) {
   }
 }
 
+/* Large enough for the threaded loop at 1 rank (2 threads) but not in the
+ * smaller shards at 3-4 ranks: the same bits either way. */
+static void t_threads(void) {
+  const int64_t s[2] = {300, 250};
+  dt_ctx *self = dt_test_self_ctx();
+  dt_tensor *t = NULL, *ref = NULL;
+  T_OK(dt_manual_seed(T_ctx, 11));
+  T_OK(dt_randn(T_ctx, 2, s, NULL, &t));
+  T_OK(dt_manual_seed(self, 11));
+  T_OK(dt_randn(self, 2, s, NULL, &ref));
+  for (int kk = 0; kk < 6; kk++)
+    for (int d = 0; d < 2; d++) {
+      dt_tensor *r = NULL, *r1 = NULL;
+      T_OK(run((kind)kk, t, 1, &d, false, &r));
+      T_OK(run((kind)kk, ref, 1, &d, false, &r1));
+      void *g = dt_test_gather_all(r), *g1 = dt_test_gather_all(r1);
+      CU_ASSERT(g && g1 &&
+                dt_test_same_bits(g, g1,
+                                  (size_t)dt_numel(r) *
+                                      dt_dtype_size(dt_dtype_of(r))));
+      free(g);
+      free(g1);
+      dt_tensor_destroy(&r);
+      dt_tensor_destroy(&r1);
+    }
+  dt_tensor_destroy(&t);
+  dt_tensor_destroy(&ref);
+}
+
 /* The result's layout: the input's on the kept axes when the reduced axes
  * are whole on every rank; reducing the split axis splits the largest kept
  * axis; all reduced: replicated. */
@@ -526,6 +555,7 @@ static const dt_test_case cases[] = {
     {"amax/amin/argmax/argmin: ties and NaN as torch", t_max_min_values},
     {"errors as torch words them", t_errors},
     {"every layout equals the 1-rank result bitwise", t_layout_invariance},
+    {"threaded and serial loops agree", t_threads},
     {"the result's layout", t_result_layout},
     {"gradcheck in every layout", t_gradcheck},
     {"amax gradient shared between ties", t_grad_ties},
