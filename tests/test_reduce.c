@@ -549,6 +549,30 @@ static void t_grad_ties(void) {
   }
 }
 
+/* A NaN maximum equals no element, so torch 1.13's (g / ties) * mask is
+ * g / 0 * 0: NaN for every element of that slice (here: of row 0 only). */
+static void t_grad_nan(void) {
+  const int64_t s[2] = {2, 3};
+  const double x[6] = {1, NAN, 2, 5, 4, 3};
+  const int d1 = 1;
+  for (int lk = 0; lk < DT_TEST_NLAYOUTS; lk++) {
+    dt_test_cuts c;
+    dt_opts o = dt_test_layout(lk, 2, s, &c, NULL);
+    o.requires_grad = true;
+    dt_tensor *t = make(T_ctx, 2, s, x, DT_FLOAT64, o), *m = NULL, *l = NULL;
+    T_OK(dt_amax(t, 1, &d1, false, &m));
+    T_OK(dt_sum(m, &l));
+    T_OK(dt_backward(l, NULL, false));
+    double *g = dt_test_gather_all(dt_grad(t));
+    CU_ASSERT(g && isnan(g[0]) && isnan(g[1]) && isnan(g[2]) && g[3] == 1 &&
+              g[4] == 0 && g[5] == 0);
+    free(g);
+    dt_tensor_destroy(&l);
+    dt_tensor_destroy(&m);
+    dt_tensor_destroy(&t);
+  }
+}
+
 static const dt_test_case cases[] = {
     {"sum/mean values as torch", t_sum_mean_values},
     {"integer sums give int64; mean refuses ints", t_integer_sums},
@@ -559,6 +583,7 @@ static const dt_test_case cases[] = {
     {"the result's layout", t_result_layout},
     {"gradcheck in every layout", t_gradcheck},
     {"amax gradient shared between ties", t_grad_ties},
+    {"amax gradient of a NaN maximum", t_grad_nan},
     {NULL, NULL}};
 
 int main(int argc, char **argv) {
