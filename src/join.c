@@ -26,7 +26,7 @@ static dt_dtype promote(int n, const dt_tensor *const *ts) {
   dt_dtype dt = DT_BOOL;
   for (int i = 0; i < n; i++) {
     dt_dtype d = ts[i]->dtype;
-    int rank = d == DT_BOOL       ? 0
+    int rank = d == DT_BOOL      ? 0
                : d == DT_INT32   ? 1
                : d == DT_INT64   ? 2
                : d == DT_FLOAT32 ? 3
@@ -54,8 +54,7 @@ static bool skipped(const dt_tensor *t) {
   return t->ndim == 1 && t->shape[0] == 0;
 }
 
-static dt_err check_cat(int n, const dt_tensor *const *ts, int dim,
-                        int *axis) {
+static dt_err check_cat(int n, const dt_tensor *const *ts, int dim, int *axis) {
   DT_CHECK(n > 0, DT_ERR_ARG,
            "torch.cat(): expected a non-empty list of Tensors");
   DT_CHECK(ts, DT_ERR_NULL, "tensors is NULL");
@@ -147,7 +146,7 @@ static dt_err record(dt__op last_op, int m, const dt_tensor *const *ts,
     if (nk) {
       nk->iarg[0] = axis;
       nk->iarg[1] = off;
-      nk->iarg[2] = k > 1; /* input 0 is the chain */
+      nk->iarg[2] = k > 1;  /* input 0 is the chain */
       dt__node_unref(prev); /* nk holds its own reference */
       prev = nk;
     }
@@ -265,8 +264,7 @@ static dt_err stack_impl(int n, const dt_tensor *const *ts, int dim,
                       "stack expects each tensor to be equal size, but got %s "
                       "at entry 0 and %s at entry %d",
                       dt__shape_str(x, sizeof x, nd, r->shape),
-                      dt__shape_str(y, sizeof y, ts[i]->ndim, ts[i]->shape),
-                      i);
+                      dt__shape_str(y, sizeof y, ts[i]->ndim, ts[i]->shape), i);
     }
   }
   DT_CALL(dt__agree(ctx->comm, err, err ? 0 : args_hash(n, ts, dim)));
@@ -305,10 +303,10 @@ dt_err dt_stack(int n, const dt_tensor *const *tensors, int dim,
   DT_RETURN(stack_impl(n, tensors, dim, out));
 }
 
-/* ---- backward ------------------------------------------------------------- */
+/* ---- backward -------------------------------------------------------------
+ */
 
-dt_err dt__cat_backward(const dt__node *n, const dt_tensor *g,
-                        dt_tensor **gi) {
+dt_err dt__cat_backward(const dt__node *n, const dt_tensor *g, dt_tensor **gi) {
   int axis = (int)n->iarg[0];
   int64_t off = n->iarg[1];
   bool chain = n->iarg[2];
@@ -321,15 +319,15 @@ dt_err dt__cat_backward(const dt__node *n, const dt_tensor *g,
       gi[0] = p0;
       p0 = NULL;
     } else if (!err) {
-      err = dt__redistribute_layout(p0, n->in_layout[0], n->in_dtype[0],
-                                    &gi[0]);
+      err =
+          dt__redistribute_layout(p0, n->in_layout[0], n->in_dtype[0], &gi[0]);
     }
   }
   if (!err && n->nin == 2 && (n->in[1].fn || n->in[1].leaf)) {
     err = dt_slice(g, axis, off, g->shape[axis], 1, &p1);
     if (!err)
-      err = dt__redistribute_layout(p1, n->in_layout[1], n->in_dtype[1],
-                                    &gi[1]);
+      err =
+          dt__redistribute_layout(p1, n->in_layout[1], n->in_dtype[1], &gi[1]);
   }
   dt__tensor_free(p0);
   dt__tensor_free(p1);

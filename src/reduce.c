@@ -63,8 +63,7 @@ static dt_dtype out_dtype(rkind k, dt_dtype in) {
 /* ---- argument checks (replicated metadata: identical on every rank) ------ */
 
 /* The axes as a bit mask; ndims == 0 reduces every axis (torch's dim=[]). */
-static dt_err parse_dims(int ndim, int ndims, const int *dims,
-                         unsigned *mask) {
+static dt_err parse_dims(int ndim, int ndims, const int *dims, unsigned *mask) {
   *mask = 0;
   if (ndims == 0) {
     *mask = ndim ? (1u << ndim) - 1 : 0;
@@ -108,8 +107,9 @@ static dt_err check_args(rkind k, const dt_tensor *a, unsigned mask,
              "%s(): Expected reduction dim to be specified for input.numel() "
              "== 0.%s",
              kind_name(k),
-             is_arg(k) ? "" : " Specify the reduction dim with the 'dim' "
-                              "argument.");
+             is_arg(k) ? ""
+                       : " Specify the reduction dim with the 'dim' "
+                         "argument.");
   for (int d = 0; d < a->ndim; d++)
     DT_CHECK(!(mask & (1u << d)) || a->shape[d] > 0, DT_ERR_SHAPE,
              "%s(): Expected reduction dim %d to have non-zero size.",
@@ -163,7 +163,6 @@ static void store_f(char *p, dt_dtype dt, double v) {
   else
     *(float *)(void *)p = (float)v;
 }
-
 
 /* How x's local box splits into kept and reduced axes. */
 typedef struct rsplit {
@@ -282,7 +281,8 @@ static void local_reduce(rkind k, const dt_tensor *x, dt_tensor *o,
   }
 }
 
-/* ---- layouts -------------------------------------------------------------- */
+/* ---- layouts --------------------------------------------------------------
+ */
 
 /* Whether every rank holds the masked axes whole (or holds nothing). */
 static bool reduced_whole(const dt_layout *L, unsigned mask) {
@@ -323,8 +323,8 @@ static dt_err out_layout(const dt_layout *W, unsigned mask, bool keepdim,
   int P = W->nranks;
   if (W->kind == DT__L_REPLICATED)
     return dt__layout_replicated(P, ond, oshape, O);
-  int64_t *boxes = calloc((size_t)P * 2 * (size_t)(ond ? ond : 1),
-                          sizeof(int64_t));
+  int64_t *boxes =
+      calloc((size_t)P * 2 * (size_t)(ond ? ond : 1), sizeof(int64_t));
   DT_CHECK(boxes, DT_ERR_NOMEM, "cannot allocate a layout");
   for (int r = 0; r < P; r++) {
     int64_t st[DT_MAX_DIMS], sh[DT_MAX_DIMS];
@@ -352,7 +352,8 @@ static dt_err out_layout(const dt_layout *W, unsigned mask, bool keepdim,
   return err;
 }
 
-/* ---- every axis reduced --------------------------------------------------- */
+/* ---- every axis reduced ---------------------------------------------------
+ */
 
 /* The first best element of this rank's box: {found, raw bits, global
  * flat index}. Local C order is increasing global order. */
@@ -428,16 +429,15 @@ static dt_err full_reduce(rkind k, const dt_tensor *a, dt_tensor *o) {
   int64_t res[3];
   local_best(k, a, res);
   int64_t *allres = malloc(sizeof(int64_t) * 3 * (size_t)ctx->size);
-  dt_err err = dt__agree(ctx->comm,
-                         allres ? DT_OK
-                                : dt__error(DT_ERR_NOMEM, "cannot allocate"),
-                         0);
+  dt_err err =
+      dt__agree(ctx->comm,
+                allres ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate"), 0);
   if (err) {
     free(allres);
     return err;
   }
-  int rc = MPI_Allgather(res, 3, MPI_INT64_T, allres, 3, MPI_INT64_T,
-                         ctx->comm);
+  int rc =
+      MPI_Allgather(res, 3, MPI_INT64_T, allres, 3, MPI_INT64_T, ctx->comm);
   if (rc != MPI_SUCCESS) {
     free(allres);
     return dt__mpi_error(rc, "MPI_Allgather (reduction)");
@@ -453,10 +453,10 @@ static dt_err full_reduce(rkind k, const dt_tensor *a, dt_tensor *o) {
       continue;
     }
     const int64_t *cb = allres + 3 * b;
-    bool win = beats(is_max(k), (const char *)&c[1], (const char *)&cb[1],
-                     a->dtype);
-    bool lose = beats(is_max(k), (const char *)&cb[1], (const char *)&c[1],
-                      a->dtype);
+    bool win =
+        beats(is_max(k), (const char *)&c[1], (const char *)&cb[1], a->dtype);
+    bool lose =
+        beats(is_max(k), (const char *)&cb[1], (const char *)&c[1], a->dtype);
     if (win || (!lose && c[2] < cb[2]))
       b = r;
   }
@@ -470,7 +470,8 @@ static dt_err full_reduce(rkind k, const dt_tensor *a, dt_tensor *o) {
   return DT_OK;
 }
 
-/* ---- the operation -------------------------------------------------------- */
+/* ---- the operation --------------------------------------------------------
+ */
 
 static dt__op node_op(rkind k) {
   switch (k) {
@@ -569,8 +570,8 @@ dt_err dt_sum_dim(const dt_tensor *a, int ndims, const int *dims, bool keepdim,
   DT_RETURN(reduce_impl(R_SUM, a, ndims, dims, keepdim, out));
 }
 
-dt_err dt_mean_dim(const dt_tensor *a, int ndims, const int *dims,
-                   bool keepdim, dt_tensor **out) {
+dt_err dt_mean_dim(const dt_tensor *a, int ndims, const int *dims, bool keepdim,
+                   dt_tensor **out) {
   DT_RETURN(reduce_impl(R_MEAN, a, ndims, dims, keepdim, out));
 }
 
@@ -602,7 +603,8 @@ dt_err dt_argmin(const dt_tensor *a, const int *dim, bool keepdim,
   DT_RETURN(arg_impl(R_ARGMIN, a, dim, keepdim, out));
 }
 
-/* ---- backward ------------------------------------------------------------- */
+/* ---- backward -------------------------------------------------------------
+ */
 
 /* The single value of g (one element) on every rank, as a double. */
 static dt_err scalar_everywhere(dt_ctx *ctx, const dt_tensor *g, double *v) {
@@ -669,8 +671,8 @@ static dt_err full_backward(const dt__node *n, const dt_tensor *g,
 
 /* Some axis kept: in_layout[0] is the working layout, every rank holds its
  * reduced axes whole, and the gradient expands locally. */
-static void local_backward(const dt__node *n, const dt_tensor *g,
-                           dt_tensor *gi, unsigned mask, bool keepdim) {
+static void local_backward(const dt__node *n, const dt_tensor *g, dt_tensor *gi,
+                           unsigned mask, bool keepdim) {
   dt_dtype dt = gi->dtype;
   size_t esz = dt_dtype_size(dt), gsz = dt_dtype_size(g->dtype);
   rsplit s, sx;
@@ -692,8 +694,7 @@ static void local_backward(const dt__node *n, const dt_tensor *g,
     double gv = ld_f(gg + go * (int64_t)gsz, g->dtype);
     char *p = gb + io * (int64_t)esz;
     if (!amax) {
-      double v = n->op == DT__OP_MEAN_DIM ? div_in(gv, (double)s.nred, dt)
-                                          : gv;
+      double v = n->op == DT__OP_MEAN_DIM ? div_in(gv, (double)s.nred, dt) : gv;
       for (int64_t q = 0; q < s.nred; q++)
         store_f(p + red_offset(&s, q) * (int64_t)esz, dt, v);
       continue;

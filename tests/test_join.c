@@ -38,21 +38,22 @@ static int last_error_has(const char *s) {
   return strstr(dt_last_error(), s) != NULL;
 }
 
-/* ---- values ---------------------------------------------------------------- */
+/* ---- values ----------------------------------------------------------------
+ */
 
 static void t_cat_values(void) {
   const int64_t sa[2] = {2, 2}, sb[2] = {1, 2}, sc[2] = {2, 1};
   const double a[4] = {1, 2, 3, 4}, b[2] = {5, 6};
   for (int k = 0; k < DT_TEST_NLAYOUTS; k++) {
     dt_test_cuts c1, c2, c3;
-    dt_tensor *ta = make(T_ctx, 2, sa, a, DT_FLOAT64,
-                         dt_test_layout(k, 2, sa, &c1, NULL));
-    dt_tensor *tb = make(T_ctx, 2, sb, b, DT_FLOAT64,
-                         dt_test_layout((k + 1) % DT_TEST_NLAYOUTS, 2, sb, &c2,
-                                        NULL));
-    dt_tensor *tc = make(T_ctx, 2, sc, b, DT_FLOAT64,
-                         dt_test_layout((k + 2) % DT_TEST_NLAYOUTS, 2, sc, &c3,
-                                        NULL));
+    dt_tensor *ta =
+        make(T_ctx, 2, sa, a, DT_FLOAT64, dt_test_layout(k, 2, sa, &c1, NULL));
+    dt_tensor *tb =
+        make(T_ctx, 2, sb, b, DT_FLOAT64,
+             dt_test_layout((k + 1) % DT_TEST_NLAYOUTS, 2, sb, &c2, NULL));
+    dt_tensor *tc =
+        make(T_ctx, 2, sc, b, DT_FLOAT64,
+             dt_test_layout((k + 2) % DT_TEST_NLAYOUTS, 2, sc, &c3, NULL));
     dt_tensor *r = NULL;
     /* torch.cat([a, b]) = [[1, 2], [3, 4], [5, 6]] */
     T_OK(dt_cat(2, (const dt_tensor *[]){ta, tb}, 0, &r));
@@ -62,8 +63,8 @@ static void t_cat_values(void) {
     /* torch.cat([a, c, a], -1) = [[1, 2, 5, 1, 2], [3, 4, 6, 3, 4]] */
     T_OK(dt_cat(3, (const dt_tensor *[]){ta, tc, ta}, -1, &r));
     CU_ASSERT(same_shape(r, 2, (int64_t[]){2, 5}));
-    CU_ASSERT(equals(r, DT_FLOAT64, (double[]){1, 2, 5, 1, 2, 3, 4, 6, 3, 4},
-                     10));
+    CU_ASSERT(
+        equals(r, DT_FLOAT64, (double[]){1, 2, 5, 1, 2, 3, 4, 6, 3, 4}, 10));
     dt_tensor_destroy(&r);
     /* torch.stack([a, a], 1) = [[[1, 2], [1, 2]], [[3, 4], [3, 4]]] */
     T_OK(dt_stack(2, (const dt_tensor *[]){ta, ta}, 1, &r));
@@ -178,7 +179,8 @@ static void t_errors(void) {
   dt_tensor_destroy(&v);
 }
 
-/* ---- layouts ---------------------------------------------------------------- */
+/* ---- layouts ----------------------------------------------------------------
+ */
 
 /* cat of a [5, 3] and a [2, 3] (and on axis 1 a [5, 3] with a [5, 4]) in
  * every pair of layouts, and stack on every axis, equal the 1-rank result
@@ -260,7 +262,8 @@ static void t_layout_invariance(void) {
   dt_tensor_destroy(&rc);
 }
 
-/* ---- gradients -------------------------------------------------------------- */
+/* ---- gradients --------------------------------------------------------------
+ */
 
 typedef struct jcase {
   int stack, dim, n;
@@ -284,13 +287,13 @@ static void t_gradcheck(void) {
         /* cat on axis 0: inputs of 1, T_size + 1 and 2 rows; on axis 1
          * (or stacked): one shape */
         int64_t s[2] = {c->stack || c->dim != 0 ? T_size + 1
-                        : i == 0               ? 1
-                        : i == 1               ? T_size + 1
-                                               : 2,
+                        : i == 0                ? 1
+                        : i == 1                ? T_size + 1
+                                                : 2,
                         c->stack || c->dim == 0 ? 3 : 2 + i};
         dt_test_cuts cuts;
-        dt_opts o = dt_test_layout((k + i) % DT_TEST_NLAYOUTS, 2, s, &cuts,
-                                   NULL);
+        dt_opts o =
+            dt_test_layout((k + i) % DT_TEST_NLAYOUTS, 2, s, &cuts, NULL);
         o.dtype = DT_FLOAT64;
         o.requires_grad = true;
         T_OK(dt_manual_seed(T_ctx, 50 + (uint64_t)i));
@@ -305,9 +308,9 @@ static void t_gradcheck(void) {
       for (int i = 0; i < c->n; i++) {
         int a1 = -2, a2 = -3;
         dt_tensor *g = dt_grad(in[i]);
-        CU_ASSERT(g && dt_layout_of(g, &a1, NULL) ==
-                           dt_layout_of(in[i], &a2, NULL) &&
-                  a1 == a2);
+        CU_ASSERT(
+            g && dt_layout_of(g, &a1, NULL) == dt_layout_of(in[i], &a2, NULL) &&
+            a1 == a2);
       }
       for (int i = 0; i < 3; i++)
         dt_tensor_destroy(&in[i]);
@@ -322,9 +325,9 @@ static void t_grad_slices(void) {
   const double b[3] = {0, 0, 0}, g[5] = {1, 2, 3, 4, 5};
   dt_tensor *ta = make(T_ctx, 1, (int64_t[]){2}, a, DT_FLOAT32,
                        (dt_opts){.requires_grad = true});
-  dt_tensor *tb = make(T_ctx, 1, (int64_t[]){3}, b, DT_FLOAT64,
-                       (dt_opts){.requires_grad = true,
-                                 .layout = DT_REPLICATED});
+  dt_tensor *tb =
+      make(T_ctx, 1, (int64_t[]){3}, b, DT_FLOAT64,
+           (dt_opts){.requires_grad = true, .layout = DT_REPLICATED});
   dt_tensor *tg = make(T_ctx, 1, (int64_t[]){5}, g, DT_FLOAT64, (dt_opts){0});
   dt_tensor *r = NULL;
   T_OK(dt_cat(2, (const dt_tensor *[]){ta, tb}, 0, &r));

@@ -54,8 +54,8 @@ static void t_sum_mean_values(void) {
   const double x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   for (int k = 0; k < DT_TEST_NLAYOUTS; k++) {
     dt_test_cuts c;
-    dt_tensor *t = make(T_ctx, 2, s, x, DT_FLOAT64,
-                        dt_test_layout(k, 2, s, &c, NULL));
+    dt_tensor *t =
+        make(T_ctx, 2, s, x, DT_FLOAT64, dt_test_layout(k, 2, s, &c, NULL));
     dt_tensor *r = NULL;
     const int d0 = 0, d1 = 1, dn = -1, both[2] = {1, 0};
     /* torch.sum(x, 0) = [15, 18, 21, 24] */
@@ -347,9 +347,9 @@ static void t_layout_invariance(void) {
     T_OK(dt_randn(self, 3, s, &(dt_opts){.dtype = dt}, &ref));
     for (int lk = 0; lk < DT_TEST_NLAYOUTS + 1; lk++) {
       dt_test_cuts c;
-      dt_opts o = lk < DT_TEST_NLAYOUTS ? dt_test_layout(lk, 3, s, &c, NULL)
-                                        : (dt_opts){.layout = DT_SPLIT,
-                                                    .split_axis = 1};
+      dt_opts o = lk < DT_TEST_NLAYOUTS
+                      ? dt_test_layout(lk, 3, s, &c, NULL)
+                      : (dt_opts){.layout = DT_SPLIT, .split_axis = 1};
       o.dtype = dt;
       dt_tensor *t = NULL;
       T_OK(dt_manual_seed(T_ctx, 7));
@@ -377,14 +377,13 @@ static void t_layout_invariance(void) {
               int ok = g && g1 && dt_numel(r) == dt_numel(r1) &&
                        dt_ndim(r) == dt_ndim(r1) &&
                        dt_dtype_of(r) == dt_dtype_of(r1) &&
-                       dt_test_same_bits(
-                           g, g1,
-                           (size_t)dt_numel(r) *
-                               dt_dtype_size(dt_dtype_of(r)));
+                       dt_test_same_bits(g, g1,
+                                         (size_t)dt_numel(r) *
+                                             dt_dtype_size(dt_dtype_of(r)));
               if (!ok && T_rank == 0 && bad++ < 5)
                 fprintf(stderr,
-                        "layout %d view %d op %d mask %d keep %d differs\n",
-                        lk, view, kk, mask, keep);
+                        "layout %d view %d op %d mask %d keep %d differs\n", lk,
+                        view, kk, mask, keep);
               CU_ASSERT(ok);
               free(g);
               free(g1);
@@ -452,7 +451,8 @@ static void t_result_layout(void) {
   dt_tensor_destroy(&t);
 }
 
-/* ---- gradients ------------------------------------------------------------ */
+/* ---- gradients ------------------------------------------------------------
+ */
 
 typedef struct gcase {
   int op, nd, dims[3];
@@ -476,10 +476,10 @@ static dt_err f_reduce(void *arg, dt_tensor *const *in, dt_tensor **out) {
 static void t_gradcheck(void) {
   const int64_t s[3] = {T_size + 2, 3, 2};
   const gcase cases[] = {
-      {0, 1, {0}, false}, {0, 1, {1}, true},      {0, 2, {0, 2}, false},
-      {0, 0, {0}, false}, {1, 1, {0}, true},      {1, 2, {-1, 1}, false},
-      {1, 0, {0}, true},  {2, 1, {0}, false},     {2, 2, {1, 2}, true},
-      {2, 0, {0}, false}, {3, 1, {2}, false},     {3, 3, {0, 1, 2}, true}};
+      {0, 1, {0}, false}, {0, 1, {1}, true},  {0, 2, {0, 2}, false},
+      {0, 0, {0}, false}, {1, 1, {0}, true},  {1, 2, {-1, 1}, false},
+      {1, 0, {0}, true},  {2, 1, {0}, false}, {2, 2, {1, 2}, true},
+      {2, 0, {0}, false}, {3, 1, {2}, false}, {3, 3, {0, 1, 2}, true}};
   for (int lk = 0; lk < DT_TEST_NLAYOUTS; lk++) {
     dt_test_cuts c;
     dt_opts o = dt_test_layout(lk, 3, s, &c, NULL);
@@ -523,8 +523,8 @@ static void t_grad_ties(void) {
     T_OK(dt_backward(l, NULL, false));
     float *g = dt_test_gather_all(dt_grad(t));
     const float third = 1.0f / 3.0f;
-    CU_ASSERT(g && g[0] == 0 && g[1] == 0.5f && g[2] == 0.5f &&
-              g[3] == third && g[4] == third && g[5] == third);
+    CU_ASSERT(g && g[0] == 0 && g[1] == 0.5f && g[2] == 0.5f && g[3] == third &&
+              g[4] == third && g[5] == third);
     free(g);
     char *repr = NULL;
     T_OK(dt_format(m, &repr));
