@@ -753,6 +753,109 @@ dt_err dt_sum(const dt_tensor *a, dt_tensor **out);
  *  empty). */
 dt_err dt_mean(const dt_tensor *a, dt_tensor **out);
 
+/* ------------------------------------------------------------------------ */
+/* Reductions along axes (src/reduce.c)                                      */
+/*                                                                          */
+/* `dims` lists ndims axes (negative counts from the end; a 0-d tensor      */
+/* accepts 0 and -1); ndims == 0 reduces every axis, as torch's dim=[].     */
+/* keepdim keeps each reduced axis with extent 1. Layout of the result:     */
+/* when some axis is kept, the input is first brought to a layout holding   */
+/* the reduced axes whole on every rank (its own layout when it already     */
+/* does, with no communication; otherwise split on the kept axis of largest */
+/* extent, the first of equals: one redistribution of the input) and the    */
+/* result has that layout's boxes on the kept axes (a split input reduced   */
+/* along another axis stays split on the same axis; reducing the split axis */
+/* moves the split to the largest kept axis). When every axis is reduced,   */
+/* the result is replicated. Every output element is computed from its own  */
+/* elements alone, so its bits never depend on rank count, layout or thread */
+/* count. All are collective; *out is new (dt_tensor_destroy).              */
+/* Errors, as torch words them: DT_ERR_AXIS ("Dimension out of range        */
+/* (expected to be in range of [-2, 1], but got 2)"), DT_ERR_ARG (a dim     */
+/* listed twice), DT_ERR_DTYPE, DT_ERR_SHAPE (max/min over an empty axis).  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Sum over the axes `dims` (torch.sum(a, dim, keepdim)). Floats: each output
+ * element is the exact sum of its elements rounded once to the dtype, as
+ * dt_sum (NaN, infinities and -0 as there; an empty reduction gives 0).
+ * bool, int32 and int64 give int64 (as torch), summed modulo 2^64.
+ * Differentiable: the gradient is the output's gradient expanded back over
+ * the reduced axes, in the input's layout. Collective.
+ */
+dt_err dt_sum_dim(const dt_tensor *a, int ndims, const int *dims, bool keepdim,
+                  dt_tensor **out);
+/**
+ * Mean over the axes `dims`: the exact sum divided by the reduced count,
+ * rounded once (NaN when the reduced axes are empty). Floating point only:
+ * an integer or bool input is DT_ERR_DTYPE ("mean(): could not infer output
+ * dtype. Input dtype must be either a floating point or complex dtype. Got:
+ * Long"), as torch. Differentiable (gradient g / count, computed in the
+ * dtype). Collective.
+ */
+dt_err dt_mean_dim(const dt_tensor *a, int ndims, const int *dims,
+                   bool keepdim, dt_tensor **out);
+/**
+ * Largest / smallest element over the axes `dims` (torch.amax, torch.amin),
+ * any dtype, the result in the input's dtype. NaN is larger and smaller
+ * than everything (a NaN anywhere gives NaN). Of equal elements (0.0 and
+ * -0.0 compare equal) the first in row-major order is returned. Reducing an
+ * empty axis is DT_ERR_SHAPE ("amax(): Expected reduction dim 0 to have
+ * non-zero size."). Differentiable as torch 1.13: the gradient is shared
+ * evenly between the elements equal to the result (g / ties), zero
+ * elsewhere. Collective.
+ */
+dt_err dt_amax(const dt_tensor *a, int ndims, const int *dims, bool keepdim,
+               dt_tensor **out);
+dt_err dt_amin(const dt_tensor *a, int ndims, const int *dims, bool keepdim,
+               dt_tensor **out);
+/**
+ * Index (int64) of the largest / smallest element along axis *dim
+ * (torch.argmax, torch.argmin), or of the flattened tensor when dim is NULL
+ * (then keepdim is ignored and the result is 0-d, as torch 1.13). Ties give
+ * the first index; a NaN is the largest and the smallest element, so the
+ * first NaN's index is returned. bool input is DT_ERR_DTYPE ("argmax_cpu"
+ * not implemented for 'Bool'), an empty input or axis DT_ERR_SHAPE. Not
+ * differentiable. Collective.
+ */
+dt_err dt_argmax(const dt_tensor *a, const int *dim, bool keepdim,
+                 dt_tensor **out);
+dt_err dt_argmin(const dt_tensor *a, const int *dim, bool keepdim,
+                 dt_tensor **out);
+
+/* ------------------------------------------------------------------------ */
+/* Joining (src/join.c)                                                      */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Concatenate n tensors along axis `dim` (torch.cat). Inputs may have any
+ * layouts and dtypes; the result has torch's promoted dtype (floats over
+ * ints over bool, the widest of the category: int64 with float32 gives
+ * float32) and the first input's kind of layout for the new shape (split on
+ * the same axis, replicated stays replicated, anything else split on axis
+ * 0). Every other axis must match; as in torch, 1-D tensors of shape [0] are
+ * skipped whatever the other shapes. Each input is written into its slice
+ * with one dt_copy_. Differentiable: each input's gradient is its slice of
+ * the output's gradient, in its own layout and dtype (an input skipped as
+ * [0] gets none). Collective; *out is new. The tensors array is borrowed.
+ * Errors: DT_ERR_ARG (n == 0), DT_ERR_SHAPE (a 0-d input, different axis
+ * counts, "Sizes of tensors must match except in dimension 0. Expected size
+ * 3 but got size 4 for tensor number 1 in the list."), DT_ERR_AXIS,
+ * DT_ERR_CONTEXT.
+ */
+dt_err dt_cat(int n, const dt_tensor *const *tensors, int dim,
+              dt_tensor **out);
+/**
+ * Stack n tensors of one shape along a new axis `dim` in [-(ndim+1), ndim]
+ * (torch.stack): dt_cat of the inputs with an axis of extent 1 inserted.
+ * Layout: the first input's split axis (shifted past the new axis), or
+ * replicated when it is replicated, else split on axis 0. Dtype promotion
+ * and gradients as dt_cat. Collective. Errors: DT_ERR_ARG (n == 0),
+ * DT_ERR_SHAPE ("stack expects each tensor to be equal size, but got [2, 3]
+ * at entry 0 and [2, 4] at entry 1"), DT_ERR_AXIS, DT_ERR_CONTEXT.
+ */
+dt_err dt_stack(int n, const dt_tensor *const *tensors, int dim,
+                dt_tensor **out);
+
 /**
  * Matrix product of 2-D tensors [n, k] x [k, m]. Computed as row-split x
  * replicated -> row-split (other layouts are redistributed first, recorded

@@ -391,6 +391,16 @@ static dt_err rule(dt__node *n, const dt_tensor *g, dt_tensor **gi) {
   case DT__OP_TRANSPOSE:
     err = dt_transpose(g, (int)n->iarg[0], (int)n->iarg[1], &gi[0]);
     break;
+  case DT__OP_SUM_DIM:
+  case DT__OP_MEAN_DIM:
+  case DT__OP_AMAX:
+  case DT__OP_AMIN:
+    err = dt__reduce_backward(n, g, &gi[0]);
+    break;
+  case DT__OP_CAT:
+  case DT__OP_STACK:
+    err = dt__cat_backward(n, g, gi);
+    break;
   }
   dt__tensor_free(t);
   for (int i = 0; !err && i < n->nin; i++)

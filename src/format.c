@@ -797,6 +797,18 @@ static const char *grad_fn_name(dt__op op) {
     return "SliceBackward0";
   case DT__OP_TRANSPOSE:
     return "TransposeBackward0";
+  case DT__OP_SUM_DIM:
+    return "SumBackward1";
+  case DT__OP_MEAN_DIM:
+    return "MeanBackward1";
+  case DT__OP_AMAX:
+    return "AmaxBackward0";
+  case DT__OP_AMIN:
+    return "AminBackward0";
+  case DT__OP_CAT:
+    return "CatBackward0";
+  case DT__OP_STACK:
+    return "StackBackward0";
   }
   return "Backward";
 }

@@ -352,7 +352,14 @@ typedef enum dt__op {
   DT__OP_REDIST,
   DT__OP_VIEW,
   DT__OP_SLICE,
-  DT__OP_TRANSPOSE
+  DT__OP_TRANSPOSE,
+  /* reductions along axes (reduce.c) and joins (join.c) */
+  DT__OP_SUM_DIM,
+  DT__OP_MEAN_DIM,
+  DT__OP_AMAX,
+  DT__OP_AMIN,
+  DT__OP_CAT,
+  DT__OP_STACK /* a cat of unsqueezed inputs; named StackBackward0 */
 } dt__op;
 
 /* out = a op b (b == NULL: a unary op with scalar s) over an nd box of
@@ -550,6 +557,12 @@ dt_err dt__redistribute_to(dt_ctx *ctx, const dt_tensor *t, dt_layout *L,
 /* The same on t's own context. */
 dt_err dt__redistribute_layout(const dt_tensor *t, dt_layout *L, dt_dtype dt,
                                dt_tensor **out);
+
+/* Backward rules of reduce.c and join.c: the gradient(s) of the node's
+ * input(s) from g, the gradient of its output. Collective. */
+dt_err dt__reduce_backward(const dt__node *n, const dt_tensor *g,
+                           dt_tensor **gi);
+dt_err dt__cat_backward(const dt__node *n, const dt_tensor *g, dt_tensor **gi);
 
 /* ------------------------------------------------------------------------ */
 /* Parsing (format.c)                                                        */
