@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# restart.sh RESTART MPIEXEC WORKDIR
+# restart.sh RESTART MPIEXEC WORKDIR PYTHON
 #
 # Restart at another size, end to end (examples/restart.c): 40 steps at 4
 # ranks uninterrupted; 20 steps at 4 ranks checkpointing every 10; resumed
@@ -7,15 +7,18 @@
 # final weights must be bitwise the uninterrupted run's. Twice: a plain fit,
 # and one drawing fresh noise every step (dt_randn_like), where restoring the
 # generator state is what makes the curve identical: resumed without it
-# (--no-rng-restore) the curve must differ.
+# (--no-rng-restore) the curve must differ. And the gradient stored with the
+# weights is used (the two-step update): with it deleted from the checkpoint
+# (h5py) the curve must differ from step 22 on.
 set -euo pipefail
-if [[ $# -ne 3 ]]; then
-  echo "usage: $0 path/to/restart path/to/mpiexec workdir" >&2
+if [[ $# -ne 4 ]]; then
+  echo "usage: $0 path/to/restart path/to/mpiexec workdir python3-with-h5py" >&2
   exit 2
 fi
 exe=$1
 MPIEXEC=$2
 work=$3/restart
+PY=$4
 source "$(dirname "$0")/mpi_env.sh"
 rm -rf "$work"
 mkdir -p "$work"
@@ -79,5 +82,18 @@ else
   echo "noise 4->3 ranks without the generator state: the curve differs, as it must" \
     "(step 21: $(awk '$2 == 21 {print $4}' "$work/noise.ref") vs" \
     "$(awk '$1 == "step" && $2 == 21 {print $4}' "$work/noise.norng"))"
+fi
+
+# Without the stored gradient g_20 the update of step 21 is another one.
+cp "$work/plain.h5" "$work/nograd.h5"
+"$PY" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); del f["model/w@grad"]; f.close()' \
+  "$work/nograd.h5"
+run plain.nograd 3 --steps 40 --resume "$work/nograd.h5"
+if cmp -s <(awk '$1 == "step" && $2 == 22' "$work/plain.ref") \
+          <(awk '$1 == "step" && $2 == 22' "$work/plain.nograd"); then
+  echo "FAIL: resumed without the stored gradient, step 22 is still the same"
+  status=1
+else
+  echo "plain 4->3 ranks without the stored gradient: step 22 differs, as it must"
 fi
 exit $status
