@@ -39,6 +39,16 @@
 #ifndef DTENSOR_H
 #define DTENSOR_H
 
+/* C++: the header is plain C behind extern "C" (dt_opts says how C++ fills
+ * options; DT_I/DT_F/DT_B work in both languages). MPI's
+ * deprecated C++ bindings are kept out, as PETSc does: they warn, and need a
+ * library (libmpi_cxx) that MPI::MPI_C does not link. */
+#if defined(__cplusplus) && !defined(OMPI_SKIP_MPICXX)
+#define OMPI_SKIP_MPICXX 1
+#endif
+#if defined(__cplusplus) && !defined(MPICH_SKIP_MPICXX)
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -114,6 +124,68 @@ const char *dt_err_name(dt_err err);
  */
 const char *dt_last_error(void);
 
+/*
+ * Optional error checking for applications, like PETSc's PetscCall (the
+ * library itself never uses these: it never prints).
+ *
+ *   DT_TRY(expr)                  evaluate expr (a dt_err); on failure
+ *                                 report it and `return` the code from the
+ *                                 enclosing function (which returns dt_err
+ *                                 or int: from main, a non-zero exit).
+ *   DT_TRY_GOTO(expr, err, label) on failure report it, store the code in
+ *                                 the dt_err variable `err` and `goto label`
+ *                                 (the cleanup code); `err` is DT_OK after
+ *                                 a success.
+ *
+ * The report is one line on stderr from every rank that sees the failure
+ * (after a collective failure: every rank), e.g.
+ *   "[rank 1] app.c:42: dt_load(ctx, "ck.h5", "w", NULL, &w) failed:
+ *    DT_ERR_IO: dt_load: cannot open 'ck.h5' ..."
+ * Define DT_TRY_REPORT(err, expr_text, file, line) before including
+ * dtensor.h to report another way (to a log, or on rank 0 only).
+ *
+ *   dt_err train(dt_ctx *ctx) {
+ *     dt_err err = DT_OK;
+ *     dt_tensor *w = NULL;
+ *     DT_TRY_GOTO(dt_zeros(ctx, 1, (int64_t[]){8}, NULL, &w), err, done);
+ *     DT_TRY_GOTO(dt_save(ctx, "ck.h5", 1, names, tensors, NULL), err, done);
+ *   done:
+ *     dt_tensor_destroy(&w);
+ *     return err;
+ *   }
+ */
+static inline void dt_try_report(dt_err err, const char *expr,
+                                 const char *file, int line) {
+  int init = 0, fini = 0, rank = -1;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fini);
+  if (init && !fini)
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank >= 0)
+    fprintf(stderr, "[rank %d] ", rank);
+  fprintf(stderr, "%s:%d: %s failed: %s: %s\n", file, line, expr,
+          dt_err_name(err), dt_last_error());
+}
+#ifndef DT_TRY_REPORT
+#define DT_TRY_REPORT(err, expr, file, line) dt_try_report(err, expr, file, line)
+#endif
+#define DT_TRY(expr)                                                           \
+  do {                                                                         \
+    dt_err dt_try_err_ = (expr);                                               \
+    if (dt_try_err_ != DT_OK) {                                                \
+      DT_TRY_REPORT(dt_try_err_, #expr, __FILE__, __LINE__);                   \
+      return dt_try_err_;                                                      \
+    }                                                                          \
+  } while (0)
+#define DT_TRY_GOTO(expr, err, label)                                          \
+  do {                                                                         \
+    (err) = (expr);                                                            \
+    if ((err) != DT_OK) {                                                      \
+      DT_TRY_REPORT((err), #expr, __FILE__, __LINE__);                         \
+      goto label;                                                              \
+    }                                                                          \
+  } while (0)
+
 /* ------------------------------------------------------------------------ */
 /* dtypes and scalars                                                        */
 /* ------------------------------------------------------------------------ */
@@ -149,9 +221,15 @@ typedef struct dt_scalar {
   int64_t i;     /* value when kind == DT_INT64 or DT_BOOL */
 } dt_scalar;
 
+#ifndef __cplusplus
 #define DT_I(v) ((dt_scalar){DT_INT64, 0.0, (int64_t)(v)})
 #define DT_F(v) ((dt_scalar){DT_FLOAT64, (double)(v), 0})
 #define DT_B(v) ((dt_scalar){DT_BOOL, 0.0, (v) ? 1 : 0})
+#else /* compound literals are C only; the same values as C++11 temporaries */
+#define DT_I(v) (dt_scalar{DT_INT64, 0.0, static_cast<int64_t>(v)})
+#define DT_F(v) (dt_scalar{DT_FLOAT64, static_cast<double>(v), 0})
+#define DT_B(v) (dt_scalar{DT_BOOL, 0.0, (v) ? 1 : 0})
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Context                                                                   */
@@ -258,6 +336,19 @@ typedef struct dt_opts {
   const int64_t *cuts[DT_MAX_DIMS]; /* DT_CUTS: grid[d] + 1 cut points */
   bool requires_grad;
 } dt_opts;
+
+/*
+ * C++: the C idiom &(dt_opts){.dtype = DT_FLOAT64} (a compound literal) is C
+ * only, and designated initializers need C++20 and the members' order.
+ * Value-initialise a dt_opts (every field zero, the defaults) and set the
+ * fields you need:
+ *   dt_opts o{};                 // or: dt_opts o = dt_opts();
+ *   o.dtype = DT_FLOAT64;
+ *   o.layout = DT_SPLIT;
+ *   o.split_axis = 1;
+ *   dt_zeros(ctx, 2, shape, &o, &t);
+ * (C++20: dt_opts o{.dtype = DT_FLOAT64, .layout = DT_SPLIT};)
+ */
 
 /* ------------------------------------------------------------------------ */
 /* Tensors                                                                   */
@@ -936,10 +1027,25 @@ dt_err dt_print(const dt_tensor *t, FILE *f);
 /**
  * Layout-invariant 64-bit fingerprint of (dtype, shape, every element's
  * bits): identical for the same tensor on any rank count, layout and thread
- * count. Recipe: with fmix the MurmurHash3 64-bit finaliser and b_i element
- * i's bits zero-extended to 64, S = sum_i fmix(b_i ^ (i * 0x9E3779B97F4A7C15))
- * mod 2^64; h = fmix(dtype_code) then h = fmix(h ^ shape[d]) for each axis;
- * checksum = fmix(S ^ h). Collective; every rank receives it.
+ * count. Collective; every rank receives it.
+ *
+ * Recipe (a specification: scripts/dtensor_checksum.py reimplements it with
+ * numpy). All arithmetic is on unsigned 64-bit integers, modulo 2^64.
+ *   fmix(k), MurmurHash3's 64-bit finaliser:
+ *     k ^= k >> 33; k *= 0xff51afd7ed558ccd; k ^= k >> 33;
+ *     k *= 0xc4ceb9fe1a85ec53; k ^= k >> 33
+ *   i    the element's global row-major (C order) index, 0 .. numel - 1
+ *        (0 for a 0-d tensor), whatever the layout
+ *   b_i  the element's bits zero-extended to 64 (never sign-extended):
+ *        float32 and int32 their 4 bytes as a uint32, float64 and int64
+ *        their 8 bytes as a uint64, bool its byte (0 or 1)
+ *   S    = sum over every element of fmix(b_i ^ (i * 0x9E3779B97F4A7C15))
+ *        (0 for an empty tensor; a replicated tensor counts each element
+ *        once)
+ *   h    = fmix(code), code the dt_dtype value: DT_FLOAT32 1, DT_FLOAT64 2,
+ *        DT_INT32 3, DT_INT64 4, DT_BOOL 5; then h = fmix(h ^ shape[d])
+ *        for d = 0 .. ndim - 1
+ *   checksum = fmix(S ^ h)
  */
 dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 

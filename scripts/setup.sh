@@ -16,7 +16,8 @@ DT_PACKAGES=(gcc g++ make cmake pkg-config libopenmpi-dev openmpi-bin
              gnuplot-nox clang libclang-rt-14-dev valgrind
              libmpich-dev libhdf5-mpich-dev
              cython3 python3-dev python3-numpy python3-mpi4py python3-pytest
-             python3-h5py)
+             python3-h5py
+             man-db)  # `man dtensor` in the consumer package test
 
 dt_missing_packages() {
   local p missing=()
