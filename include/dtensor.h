@@ -662,23 +662,83 @@ bool dt_is_grad_enabled(const dt_ctx *ctx);
 dt_err dt_backward(dt_tensor *t, const dt_tensor *grad, bool retain_graph);
 
 /* ---- differentiable operations (collective; new tensors in *out) -------- */
-/* Floating dtypes (float32 and float64 promote to float64). Operands of the */
-/* same shape but different layouts: the second is redistributed to the     */
-/* first's layout (a recorded, differentiable step). A 0-d operand          */
-/* broadcasts; the result then has the other operand's layout. Element      */
-/* results do not depend on the layout, rank count or thread count.         */
 
+/**
+ * Elementwise a + b, a - b, a * b, a / b (torch.add, sub, mul, div) with
+ * PyTorch's broadcasting ([3, 4] + [4], [3, 1] * [1, 4]: trailing axes
+ * match or one of them is 1) and type promotion (torch.result_type over
+ * the five dtypes, ordered bool < int32 < int64 < float32 < float64: a
+ * higher category wins whatever the sizes, so int64 + float32 is float32
+ * and int32 + int64 is int64; a 0-d operand only counts when it raises the
+ * category, so int32 [n] + 0-d int64 is int32 but + 0-d float64 is
+ * float64). Integers wrap around (two's complement); bool + bool is "or"
+ * and bool * bool "and" (bool results); dt_div is true division, so
+ * integer or bool operands give the context's default float dtype; a bool
+ * operand of dt_sub is refused as in torch. The result's layout is that of
+ * the first operand with the result's shape, else one like the first
+ * operand's (split on the same axis, replicated stays replicated); each
+ * other operand is copied next to it (only the part each rank's box reads,
+ * converted to the common dtype). Element results do not depend on the
+ * layout, rank count or thread count. Differentiable when the result is
+ * floating: each input's gradient is summed exactly over the axes
+ * broadcasting added or stretched (correctly rounded, so the same bits at
+ * any rank count and layout; a sum that crosses ranks adds fixed-point
+ * accumulators with one integer MPI_Allreduce per chunk of the context's
+ * chunk budget), converted back to the input's dtype and redistributed to
+ * its layout. Errors: DT_ERR_SHAPE ("The size of tensor a (3) must match
+ * the size of tensor b (4) at non-singleton dimension 1"), DT_ERR_DTYPE
+ * (a bool operand of dt_sub), DT_ERR_CONTEXT. Collective.
+ */
 dt_err dt_add(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 dt_err dt_sub(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 dt_err dt_mul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 dt_err dt_div(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+/**
+ * Comparisons a == b, a != b, a < b, a <= b, a > b, a >= b (torch.eq, ne,
+ * lt, le, gt, ge): broadcasting and the common dtype as dt_add, the result
+ * is bool (never requires grad). NaN compares unequal to everything.
+ * Collective.
+ */
+dt_err dt_eq(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_ne(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_lt(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_le(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_gt(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_ge(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+/**
+ * torch.where(cond, a, b): a where cond is true, else b. cond must be bool
+ * (DT_ERR_DTYPE otherwise, torch's message); all three broadcast together;
+ * a and b promote as in dt_add. Differentiable in a and b (gradient
+ * where(cond, g, 0) and where(cond, 0, g), summed back as dt_add's).
+ * Collective.
+ */
+dt_err dt_where(const dt_tensor *cond, const dt_tensor *a, const dt_tensor *b,
+                dt_tensor **out);
+/** -a (bool refused as in torch; integers wrap). */
 dt_err dt_neg(const dt_tensor *a, dt_tensor **out);
+/* The scalar of dt_pow_scalar, dt_add_scalar and dt_mul_scalar is a Python
+ * float (a "wrapped number"): it never changes a floating tensor's dtype
+ * (it is rounded to it), and an integer or bool tensor gives the default
+ * float dtype. dt_exp and dt_log of integer or bool tensors too. */
 /** a ** p (p == 2 is a * a exactly, as PyTorch). */
 dt_err dt_pow_scalar(const dt_tensor *a, double p, dt_tensor **out);
 dt_err dt_add_scalar(const dt_tensor *a, double s, dt_tensor **out);
 dt_err dt_mul_scalar(const dt_tensor *a, double s, dt_tensor **out);
 dt_err dt_exp(const dt_tensor *a, dt_tensor **out);
 dt_err dt_log(const dt_tensor *a, dt_tensor **out);
+
+/**
+ * t converted to `dtype` (Tensor.to(dtype)), same shape and layout. When
+ * dtype is t's own, *out is t itself (a new reference to the same handle,
+ * as torch returns self: destroy it as usual). Otherwise new storage,
+ * converted as dt_copy_ converts (float to integer truncates toward zero,
+ * saturating at the integer type's limits, NaN gives 0; to bool: nonzero is
+ * true). Differentiable to a floating dtype (grad_fn ToCopyBackward0, the
+ * gradient converted back to t's dtype); an integer or bool result never
+ * requires grad, as in torch. Errors: DT_ERR_DTYPE (unknown dtype).
+ * Collective.
+ */
+dt_err dt_to(const dt_tensor *t, dt_dtype dtype, dt_tensor **out);
 
 /**
  * Sum of every element into a 0-d replicated tensor, exact and correctly

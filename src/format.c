@@ -671,6 +671,10 @@ static const char *grad_fn_name(dt__op op) {
     return "SliceBackward0";
   case DT__OP_TRANSPOSE:
     return "TransposeBackward0";
+  case DT__OP_COPY:
+    return "CopyBackwards";
+  case DT__OP_WHERE:
+    return "WhereBackward0";
   }
   return "Backward";
 }
