@@ -498,8 +498,9 @@ dt_err dt_new_tensor(const dt_tensor *src, int ndim, const int64_t *shape,
 /*  dt_from_buffer    the user's buffer   no grad          buffer = shard    */
 /*  dt_local_data     shares              -                this rank's shard */
 /*  dt_clone          new, same layout    keeps the graph  local copy        */
-/*  dt_copy_          writes into dst     records no edge  one exchange of   */
-/*                                                         box intersections */
+/*  dt_copy_          writes into dst     an edge to src;  one exchange of   */
+/*                                        dst's old graph  box intersections */
+/*                                        is cut                             */
 /*  dt_deepcopy       new, independent    copies flags,    gather + scatter, */
 /*                                        .grad, no graph  streamed in chunks*/
 /*  views             share               per PyTorch      metadata only     */
@@ -530,9 +531,17 @@ dt_err dt_clone(const dt_tensor *t, dt_tensor **out);
  * locally with no communication. Messages above 1 GiB are split. When src
  * and dst share memory, src is first copied, so the result is as if src
  * were read entirely before dst is written. Collective over dst's context.
+ * Autograd, as torch: with grad mode on and src or dst requiring grad,
+ * dst requires grad afterwards with grad_fn CopyBackwards; dst's gradient
+ * flows to src (converted back to src's dtype, summed exactly over the
+ * broadcast axes, redistributed to src's layout) and dst's old history
+ * gets zero. A tensor saved for backward that copy_ overwrites makes a
+ * later dt_backward through it fail (version check).
  * Errors: DT_ERR_SHAPE (src does not broadcast to dst), DT_ERR_CONTEXT
  * (contexts on different groups of ranks), DT_ERR_AUTOGRAD (dst is a leaf
- * that requires grad and grad mode is on).
+ * that requires grad and grad mode is on), DT_ERR_UNSUPPORTED (dst is a
+ * view (dt_view, dt_slice, dt_transpose) of a tensor in a graph while grad
+ * mode is on: torch rebases the view's base, dtensor does not track bases).
  */
 dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src);
 
@@ -609,7 +618,8 @@ bool dt_shares_memory(const dt_tensor *a, const dt_tensor *b);
 /* Operations on tensors that require grad record a graph while grad mode   */
 /* is on (dt_set_grad_enabled, the context's torch.no_grad); dt_backward    */
 /* walks it and accumulates gradients into the leaves' .grad. As in         */
-/* PyTorch: dt_clone keeps the graph, dt_copy_ records no edge, dt_deepcopy */
+/* PyTorch: dt_clone keeps the graph, dt_copy_ records an edge to its      */
+/* source (CopyBackwards) and cuts the target's old graph, dt_deepcopy      */
 /* starts a new leaf, dt_from_data makes a new leaf, dt_detach leaves the   */
 /* graph. All of it is collective: every rank runs the same operations.     */
 /* ------------------------------------------------------------------------ */
@@ -657,7 +667,10 @@ bool dt_is_grad_enabled(const dt_ctx *ctx);
  * tensors are freed, and a second backward through it is an error.
  * Collective. Errors (DT_ERR_AUTOGRAD, as PyTorch words them): t does not
  * require grad; implicit gradient for a non-scalar; the graph was freed; a
- * tensor saved for backward was modified in place since (version check).
+ * tensor saved for backward was modified in place since (version check:
+ * "one of the variables needed for gradient computation has been modified
+ * by an inplace operation: [torch.FloatTensor [3]] is at version 1;
+ * expected version 0 instead").
  */
 dt_err dt_backward(dt_tensor *t, const dt_tensor *grad, bool retain_graph);
 
@@ -774,8 +787,11 @@ dt_err dt_mean(const dt_tensor *a, dt_tensor **out);
  */
 dt_err dt_matmul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 
-/* In place (a op= b): bump a's storage version. Refused (DT_ERR_AUTOGRAD)
- * when grad mode is on and a or b requires grad: use the out-of-place op. */
+/* In place (a op= b), floating tensors: b broadcasts to a's shape (a
+ * result of another shape is DT_ERR_SHAPE, torch's message) and is
+ * converted to a's dtype first; bump a's storage version. Refused
+ * (DT_ERR_AUTOGRAD) when grad mode is on and a or b requires grad: use the
+ * out-of-place op. */
 dt_err dt_add_(dt_tensor *a, const dt_tensor *b);
 dt_err dt_sub_(dt_tensor *a, const dt_tensor *b);
 dt_err dt_mul_(dt_tensor *a, const dt_tensor *b);
