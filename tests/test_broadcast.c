@@ -127,6 +127,22 @@ static void t_errors_and_inplace(void) {
   dt_tensor_destroy(&a);
   dt_tensor_destroy(&b);
   dt_tensor_destroy(&c);
+  /* an operand saved as a broadcast copy is still watched: modifying the
+   * original in place makes backward fail, as torch (which saves it) */
+  const int64_t sR[2] = {2 * T_size + 1, 4};
+  dt_tensor *x = NULL, *L = NULL;
+  T_OK(dt_ones(T_ctx, 2, sR, &(dt_opts){.requires_grad = true}, &x));
+  T_OK(dt_ones(T_ctx, 1, s4, NULL, &b));
+  T_OK(dt_mul(x, b, &o));
+  T_OK(dt_sum(o, &L));
+  T_OK(dt_add_scalar_(b, 1.0));
+  T_ERR(dt_backward(L, NULL, false), DT_ERR_AUTOGRAD);
+  CU_ASSERT(strstr(dt_last_error(), "[torch.FloatTensor [4]] is at version "
+                                    "1; expected version 0 instead") != NULL);
+  dt_tensor_destroy(&L);
+  dt_tensor_destroy(&o);
+  dt_tensor_destroy(&b);
+  dt_tensor_destroy(&x);
 }
 
 /* ---- gradients ----------------------------------------------------------- */
