@@ -787,9 +787,12 @@ dt_err dt_mean(const dt_tensor *a, dt_tensor **out);
  */
 dt_err dt_matmul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 
-/* In place (a op= b), floating tensors: b broadcasts to a's shape (a
- * result of another shape is DT_ERR_SHAPE, torch's message) and is
- * converted to a's dtype first; bump a's storage version. Refused
+/* In place (a op= b), as torch: b broadcasts to a's shape (a result of
+ * another shape is DT_ERR_SHAPE, torch's message); the operation runs in
+ * the result type of dt_add's rules and is converted into a, which must
+ * not lower its category (DT_ERR_DTYPE "result type Float can't be cast to
+ * the desired output type Long": int /= int, int += 2.5). Bumps a's storage
+ * version. Refused
  * (DT_ERR_AUTOGRAD) when grad mode is on and a or b requires grad: use the
  * out-of-place op. */
 dt_err dt_add_(dt_tensor *a, const dt_tensor *b);

@@ -58,6 +58,26 @@ static dt_dtype result_type(int n, const dt_tensor *const *in) {
   return dt__result_type(n, d, tier);
 }
 
+/* bool, integer, floating */
+static int category(dt_dtype t) {
+  return t == DT_BOOL ? 0 : dt_dtype_is_float(t) ? 2 : 1;
+}
+
+static const char *torch_name(dt_dtype t) {
+  switch (t) {
+  case DT_FLOAT32:
+    return "Float";
+  case DT_FLOAT64:
+    return "Double";
+  case DT_INT32:
+    return "Int";
+  case DT_INT64:
+    return "Long";
+  default:
+    return "Bool";
+  }
+}
+
 static const char *bool_sub_msg =
     "Subtraction, the `-` operator, with a bool tensor is not supported. If "
     "you are trying to invert a mask, use the `~` or `logical_not()` "
@@ -354,10 +374,23 @@ static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
     return dt__error(DT_ERR_NULL, "an operand is NULL");
   dt_ctx *ctx = a->ctx;
   dt_err err = b ? same_ranks(a, b) : DT_OK;
-  if (!err)
-    err = check_float(a);
-  if (!err && b)
-    err = check_float(b);
+  /* torch: computed in the result type, which must cast to a's dtype
+   * without changing category (int32 += int64 is fine, int64 /= int64 and
+   * int64 += 2.5 are not) */
+  const dt_tensor *ab[2] = {a, b};
+  dt_dtype rt = b ? result_type(2, ab)
+                  : dt_dtype_is_float(a->dtype) ? a->dtype
+                                                : ctx->default_dtype;
+  if (op == DT__OP_DIV && !dt_dtype_is_float(rt))
+    rt = ctx->default_dtype;
+  if (!err && op == DT__OP_SUB &&
+      (a->dtype == DT_BOOL || b->dtype == DT_BOOL))
+    err = dt__error(DT_ERR_DTYPE, "%s", bool_sub_msg);
+  if (!err && category(rt) > category(a->dtype))
+    err = dt__error(DT_ERR_DTYPE,
+                    "result type %s can't be cast to the desired output "
+                    "type %s",
+                    torch_name(rt), torch_name(a->dtype));
   if (!err && b) {
     int nds[2] = {a->ndim, b->ndim}, nd = 0;
     const int64_t *shapes[2] = {a->shape, b->shape};
@@ -385,6 +418,18 @@ static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
                           "(or turn grad mode off)");
   const dt_tensor *in[2] = {a, b};
   DT_CALL(dt__agree(ctx->comm, err, err ? 0 : args_hash(op, b ? 2 : 1, in, s)));
+  if (rt != a->dtype || !dt_dtype_is_float(rt)) {
+    /* in the result type out of place, then converted into a */
+    dt_tensor *o = NULL;
+    bool prev = ctx->grad_enabled;
+    ctx->grad_enabled = false;
+    err = elementwise(K_ARITH, op, 2, in, &o);
+    if (!err)
+      err = dt_copy_(a, o);
+    ctx->grad_enabled = prev;
+    dt__tensor_free(o);
+    return err;
+  }
   dt_tensor *b2 = NULL;
   if (b)
     DT_CALL(dt__broadcast_operand(b, a->dtype, a->layout, &b2));

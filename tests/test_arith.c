@@ -346,7 +346,40 @@ static void t_to_grad(void) {
   }
 }
 
+/* in place: computed in the result type, cast into a; torch refuses a
+ * result of a higher category than a's dtype */
+static void t_inplace(void) {
+  int32_t a32[3] = {INT32_MAX, 1, -4};
+  int64_t b64[3] = {1, (int64_t)1 << 40, 3};
+  float f[3] = {1.0f, 2.0f, 3.0f};
+  double d[3] = {0.1, 1e-9, 1.0 / 3.0};
+  for (int k = 0; k < DT_TEST_NLAYOUTS; k++) {
+    dt_tensor *a = vec(3, DT_INT32, a32, k), *b = vec(3, DT_INT64, b64, 4 - k);
+    dt_tensor *F = vec(3, DT_FLOAT32, f, k), *D = vec(3, DT_FLOAT64, d, 4 - k);
+    /* int32 += int64: int64 arithmetic, wrapped into int32 */
+    T_OK(dt_add_(a, b));
+    int32_t w[3] = {INT32_MIN, 1, -1};
+    expect(a, DT_INT32, w, 3, "int32 += int64");
+    /* float32 += float64: added in float64, rounded once into float32 */
+    T_OK(dt_add_(F, D));
+    float wf[3] = {(float)(1.0 + 0.1), (float)(2.0 + 1e-9),
+                   (float)(3.0 + 1.0 / 3.0)};
+    expect(F, DT_FLOAT32, wf, 3, "float32 += float64");
+    T_ERR(dt_div_(a, a), DT_ERR_DTYPE);
+    CU_ASSERT(strstr(dt_last_error(), "dt_div_: result type Float can't be "
+                                      "cast to the desired output type "
+                                      "Int") != NULL);
+    T_ERR(dt_add_scalar_(b, 2.5), DT_ERR_DTYPE);
+    T_ERR(dt_add_(b, F), DT_ERR_DTYPE);
+    dt_tensor_destroy(&a);
+    dt_tensor_destroy(&b);
+    dt_tensor_destroy(&F);
+    dt_tensor_destroy(&D);
+  }
+}
+
 static const dt_test_case cases[] = {
+    {"in place: result type cast into the target", t_inplace},
     {"integer arithmetic: wrap, int32 + int64, true division", t_int_arith},
     {"bool arithmetic and torch's refusals", t_bool_arith},
     {"type promotion: categories, 0-d operands, scalars", t_promotion},
