@@ -191,6 +191,8 @@ dt_err dt_set_rng_state(dt_ctx *ctx, uint64_t seed, uint64_t offset);
 /**
  * Budget in bytes for dt_deepcopy's streaming (default 64 MiB, at most
  * 1 GiB, at least 4 KiB): no rank holds more than its shards plus this.
+ * The exact cross-rank sums of broadcast gradients work in chunks of it
+ * too.
  * Not collective; set it identically on every rank.
  */
 dt_err dt_ctx_set_chunk_budget(dt_ctx *ctx, size_t bytes);
