@@ -274,6 +274,8 @@ dt_err dt_set_rng_state(dt_ctx *ctx, uint64_t seed, uint64_t offset);
 /**
  * Budget in bytes for dt_deepcopy's streaming (default 64 MiB, at most
  * 1 GiB, at least 4 KiB): no rank holds more than its shards plus this.
+ * The exact cross-rank sums of broadcast gradients work in chunks of it
+ * too.
  * Not collective; set it identically on every rank.
  */
 dt_err dt_ctx_set_chunk_budget(dt_ctx *ctx, size_t bytes);
@@ -641,8 +643,9 @@ dt_err dt_new_tensor(const dt_tensor *src, int ndim, const int64_t *shape,
 /*                                        may require grad)                  */
 /*  dt_local_data     shares              -                this rank's shard */
 /*  dt_clone          new, same layout    keeps the graph  local copy        */
-/*  dt_copy_          writes into dst     records no edge  one exchange of   */
-/*                                                         box intersections */
+/*  dt_copy_          writes into dst     an edge to src;  one exchange of   */
+/*                                        dst's old graph  box intersections */
+/*                                        is cut                             */
 /*  dt_deepcopy       new, independent    copies flags,    gather + scatter, */
 /*                                        .grad, no graph  streamed in chunks*/
 /*  views             share               per PyTorch      metadata only     */
@@ -673,9 +676,17 @@ dt_err dt_clone(const dt_tensor *t, dt_tensor **out);
  * locally with no communication. Messages above 1 GiB are split. When src
  * and dst share memory, src is first copied, so the result is as if src
  * were read entirely before dst is written. Collective over dst's context.
+ * Autograd, as torch: with grad mode on and src or dst requiring grad,
+ * dst requires grad afterwards with grad_fn CopyBackwards; dst's gradient
+ * flows to src (converted back to src's dtype, summed exactly over the
+ * broadcast axes, redistributed to src's layout) and dst's old history
+ * gets zero. A tensor saved for backward that copy_ overwrites makes a
+ * later dt_backward through it fail (version check).
  * Errors: DT_ERR_SHAPE (src does not broadcast to dst), DT_ERR_CONTEXT
  * (contexts on different groups of ranks), DT_ERR_AUTOGRAD (dst is a leaf
- * that requires grad and grad mode is on).
+ * that requires grad and grad mode is on), DT_ERR_UNSUPPORTED (dst is a
+ * view (dt_view, dt_slice, dt_transpose) of a tensor in a graph while grad
+ * mode is on: torch rebases the view's base, dtensor does not track bases).
  */
 dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src);
 
@@ -757,7 +768,8 @@ bool dt_shares_memory(const dt_tensor *a, const dt_tensor *b);
 /* Operations on tensors that require grad record a graph while grad mode   */
 /* is on (dt_set_grad_enabled, the context's torch.no_grad); dt_backward    */
 /* walks it and accumulates gradients into the leaves' .grad. As in         */
-/* PyTorch: dt_clone keeps the graph, dt_copy_ records no edge, dt_deepcopy */
+/* PyTorch: dt_clone keeps the graph, dt_copy_ records an edge to its      */
+/* source (CopyBackwards) and cuts the target's old graph, dt_deepcopy      */
 /* starts a new leaf, dt_from_data makes a new leaf, dt_detach leaves the   */
 /* graph. All of it is collective: every rank runs the same operations.     */
 /* ------------------------------------------------------------------------ */
@@ -805,28 +817,91 @@ bool dt_is_grad_enabled(const dt_ctx *ctx);
  * tensors are freed, and a second backward through it is an error.
  * Collective. Errors (DT_ERR_AUTOGRAD, as PyTorch words them): t does not
  * require grad; implicit gradient for a non-scalar; the graph was freed; a
- * tensor saved for backward was modified in place since (version check).
+ * tensor saved for backward was modified in place since (version check:
+ * "one of the variables needed for gradient computation has been modified
+ * by an inplace operation: [torch.FloatTensor [3]] is at version 1;
+ * expected version 0 instead").
  */
 dt_err dt_backward(dt_tensor *t, const dt_tensor *grad, bool retain_graph);
 
 /* ---- differentiable operations (collective; new tensors in *out) -------- */
-/* Floating dtypes (float32 and float64 promote to float64). Operands of the */
-/* same shape but different layouts: the second is redistributed to the     */
-/* first's layout (a recorded, differentiable step). A 0-d operand          */
-/* broadcasts; the result then has the other operand's layout. Element      */
-/* results do not depend on the layout, rank count or thread count.         */
 
+/**
+ * Elementwise a + b, a - b, a * b, a / b (torch.add, sub, mul, div) with
+ * PyTorch's broadcasting ([3, 4] + [4], [3, 1] * [1, 4]: trailing axes
+ * match or one of them is 1) and type promotion (torch.result_type over
+ * the five dtypes, ordered bool < int32 < int64 < float32 < float64: a
+ * higher category wins whatever the sizes, so int64 + float32 is float32
+ * and int32 + int64 is int64; a 0-d operand only counts when it raises the
+ * category, so int32 [n] + 0-d int64 is int32 but + 0-d float64 is
+ * float64). Integers wrap around (two's complement); bool + bool is "or"
+ * and bool * bool "and" (bool results); dt_div is true division, so
+ * integer or bool operands give the context's default float dtype; a bool
+ * operand of dt_sub is refused as in torch. The result's layout is that of
+ * the first operand with the result's shape, else one like the first
+ * operand's (split on the same axis, replicated stays replicated); each
+ * other operand is copied next to it (only the part each rank's box reads,
+ * converted to the common dtype). Element results do not depend on the
+ * layout, rank count or thread count. Differentiable when the result is
+ * floating: each input's gradient is summed exactly over the axes
+ * broadcasting added or stretched (correctly rounded, so the same bits at
+ * any rank count and layout; a sum that crosses ranks adds fixed-point
+ * accumulators with one integer MPI_Allreduce per chunk of the context's
+ * chunk budget), converted back to the input's dtype and redistributed to
+ * its layout. Errors: DT_ERR_SHAPE ("The size of tensor a (3) must match
+ * the size of tensor b (4) at non-singleton dimension 1"), DT_ERR_DTYPE
+ * (a bool operand of dt_sub), DT_ERR_CONTEXT. Collective.
+ */
 dt_err dt_add(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 dt_err dt_sub(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 dt_err dt_mul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 dt_err dt_div(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+/**
+ * Comparisons a == b, a != b, a < b, a <= b, a > b, a >= b (torch.eq, ne,
+ * lt, le, gt, ge): broadcasting and the common dtype as dt_add, the result
+ * is bool (never requires grad). NaN compares unequal to everything.
+ * Collective.
+ */
+dt_err dt_eq(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_ne(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_lt(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_le(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_gt(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+dt_err dt_ge(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
+/**
+ * torch.where(cond, a, b): a where cond is true, else b. cond must be bool
+ * (DT_ERR_DTYPE otherwise, torch's message); all three broadcast together;
+ * a and b promote as in dt_add. Differentiable in a and b (gradient
+ * where(cond, g, 0) and where(cond, 0, g), summed back as dt_add's).
+ * Collective.
+ */
+dt_err dt_where(const dt_tensor *cond, const dt_tensor *a, const dt_tensor *b,
+                dt_tensor **out);
+/** -a (bool refused as in torch; integers wrap). */
 dt_err dt_neg(const dt_tensor *a, dt_tensor **out);
+/* The scalar of dt_pow_scalar, dt_add_scalar and dt_mul_scalar is a Python
+ * float (a "wrapped number"): it never changes a floating tensor's dtype
+ * (it is rounded to it), and an integer or bool tensor gives the default
+ * float dtype. dt_exp and dt_log of integer or bool tensors too. */
 /** a ** p (p == 2 is a * a exactly, as PyTorch). */
 dt_err dt_pow_scalar(const dt_tensor *a, double p, dt_tensor **out);
 dt_err dt_add_scalar(const dt_tensor *a, double s, dt_tensor **out);
 dt_err dt_mul_scalar(const dt_tensor *a, double s, dt_tensor **out);
 dt_err dt_exp(const dt_tensor *a, dt_tensor **out);
 dt_err dt_log(const dt_tensor *a, dt_tensor **out);
+
+/**
+ * t converted to `dtype` (Tensor.to(dtype)), same shape and layout. When
+ * dtype is t's own, *out is t itself (a new reference to the same handle,
+ * as torch returns self: destroy it as usual). Otherwise new storage,
+ * converted as dt_copy_ converts (float to integer truncates toward zero,
+ * saturating at the integer type's limits, NaN gives 0; to bool: nonzero is
+ * true). Differentiable to a floating dtype (grad_fn ToCopyBackward0, the
+ * gradient converted back to t's dtype); an integer or bool result never
+ * requires grad, as in torch. Errors: DT_ERR_DTYPE (unknown dtype).
+ * Collective.
+ */
+dt_err dt_to(const dt_tensor *t, dt_dtype dtype, dt_tensor **out);
 
 /**
  * Sum of every element into a 0-d replicated tensor, exact and correctly
@@ -965,8 +1040,14 @@ dt_err dt_stack(int n, const dt_tensor *const *tensors, int dim,
  */
 dt_err dt_matmul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out);
 
-/* In place (a op= b): bump a's storage version. Refused (DT_ERR_AUTOGRAD)
- * when grad mode is on and a or b requires grad: use the out-of-place op. */
+/* In place (a op= b), as torch: b broadcasts to a's shape (a result of
+ * another shape is DT_ERR_SHAPE, torch's message); the operation runs in
+ * the result type of dt_add's rules and is converted into a, which must
+ * not lower its category (DT_ERR_DTYPE "result type Float can't be cast to
+ * the desired output type Long": int /= int, int += 2.5). Bumps a's storage
+ * version. Refused
+ * (DT_ERR_AUTOGRAD) when grad mode is on and a or b requires grad: use the
+ * out-of-place op. */
 dt_err dt_add_(dt_tensor *a, const dt_tensor *b);
 dt_err dt_sub_(dt_tensor *a, const dt_tensor *b);
 dt_err dt_mul_(dt_tensor *a, const dt_tensor *b);

@@ -1,12 +1,17 @@
 /*
  * arith.c - differentiable elementwise operations and exact reductions.
  *
- * Each operation checks its operands (agreed on every rank), brings them to
- * a common dtype and the first operand's layout (recorded, so gradients find
- * their way back), runs the kernel on the local shards and records a node
- * when grad mode is on and an input requires grad. Elements never depend on
- * the layout, rank count or thread count: each is computed alone, and sums
- * are exact.
+ * Each elementwise operation checks its operands (agreed on every rank),
+ * finds the broadcast shape and torch's result dtype, picks the output's
+ * layout (an operand's that has the output's shape, else one like the first
+ * operand's), brings every operand next to it (broadcast.c: in the common
+ * dtype, over the part of the operand each rank's box reads), runs the
+ * kernel on the local shards and records a node when grad mode is on, the
+ * result is floating and an input requires grad. The node points at the
+ * operands themselves; their gradients are summed back over the broadcast
+ * axes, converted and redistributed by the backward pass. Elements never
+ * depend on the layout, rank count or thread count: each is computed alone,
+ * and sums are exact.
  */
 #include "internal.h"
 
@@ -14,130 +19,191 @@
 #include <stdlib.h>
 #include <string.h>
 
-static dt_dtype promote(dt_dtype a, dt_dtype b) {
-  return a == DT_FLOAT64 || b == DT_FLOAT64 ? DT_FLOAT64 : DT_FLOAT32;
-}
-
-static const char *op_name(dt__op op) {
-  switch (op) {
-  case DT__OP_ADD:
-    return "add";
-  case DT__OP_SUB:
-    return "sub";
-  case DT__OP_MUL:
-    return "mul";
-  case DT__OP_DIV:
-    return "div";
-  default:
-    return "operation";
-  }
-}
-
 static dt_err check_float(const dt_tensor *t) {
   DT_CHECK(dt_dtype_is_float(t->dtype), DT_ERR_DTYPE,
-           "arithmetic needs floating point tensors (got %s); convert with "
-           "dt_redistribute and a dtype",
+           "this operation needs floating point tensors (got %s); convert "
+           "with dt_to",
            dt_dtype_name(t->dtype));
   return DT_OK;
 }
 
-static dt_err check_pair(dt__op op, const dt_tensor *a, const dt_tensor *b) {
+static dt_err same_ranks(const dt_tensor *a, const dt_tensor *b) {
   if (a->ctx != b->ctx) {
     int cmp = MPI_UNEQUAL;
     MPI_Comm_compare(a->ctx->comm, b->ctx->comm, &cmp);
     DT_CHECK(cmp == MPI_IDENT || cmp == MPI_CONGRUENT, DT_ERR_CONTEXT,
              "operands live on contexts over different ranks");
   }
-  DT_CALL(check_float(a));
-  DT_CALL(check_float(b));
-  bool same = a->ndim == b->ndim;
-  for (int d = 0; same && d < a->ndim; d++)
-    same = a->shape[d] == b->shape[d];
-  char x[160], y[160];
-  DT_CHECK(same || a->ndim == 0 || b->ndim == 0, DT_ERR_SHAPE,
-           "%s: shapes %s and %s differ and neither is 0-d", op_name(op),
-           dt__shape_str(x, sizeof x, a->ndim, a->shape),
-           dt__shape_str(y, sizeof y, b->ndim, b->shape));
   return DT_OK;
 }
 
-static uint64_t pair_hash(dt__op op, const dt_tensor *a, const dt_tensor *b,
+static uint64_t args_hash(int op, int n, const dt_tensor *const *in,
                           double s) {
-  uint64_t h = dt__hash_mix((uint64_t)op, dt__layout_hash(a->layout));
-  h = dt__hash_mix(h, (uint64_t)a->dtype);
-  if (b) {
-    h = dt__hash_mix(h, dt__layout_hash(b->layout));
-    h = dt__hash_mix(h, (uint64_t)b->dtype);
+  uint64_t h = (uint64_t)op;
+  for (int i = 0; i < n; i++) {
+    h = dt__hash_mix(h, dt__layout_hash(in[i]->layout));
+    h = dt__hash_mix(h, (uint64_t)in[i]->dtype);
   }
   return dt__hash_bytes(h, &s, sizeof s);
 }
 
-/* t in dtype dt and (unless 0-d) layout L: t itself when it already is.
- * A conversion is recorded, so gradients flow back through it. */
-static dt_err prepare(const dt_tensor *t, dt_dtype dt, dt_layout *L,
-                      dt_tensor **out) {
-  if (t->dtype == dt && (t->ndim == 0 || dt__layout_equal(t->layout, L))) {
-    *out = dt__tensor_ref((dt_tensor *)t);
-    return DT_OK;
+/* torch.result_type of tensor operands: dimensioned tensors, then 0-d. */
+static dt_dtype result_type(int n, const dt_tensor *const *in) {
+  dt_dtype d[3];
+  int tier[3];
+  for (int i = 0; i < n; i++) {
+    d[i] = in[i]->dtype;
+    tier[i] = in[i]->ndim > 0 ? 2 : 1;
   }
-  return dt__redistribute_layout(t, t->ndim == 0 ? t->layout : L, dt, out);
+  return dt__result_type(n, d, tier);
 }
 
-/* Element strides of an operand against the output's local box: a 0-d
- * operand is read at stride 0 everywhere. */
-static void operand_strides(const dt_tensor *t, int nd, int64_t *st) {
-  for (int d = 0; d < nd; d++)
-    st[d] = t->ndim == 0 ? 0 : t->lstride[d];
+/* bool, integer, floating */
+static int category(dt_dtype t) {
+  return t == DT_BOOL ? 0 : dt_dtype_is_float(t) ? 2 : 1;
 }
 
-static dt_err binary(dt__op op, const dt_tensor *a, const dt_tensor *b,
-                     dt_tensor **out) {
-  if (!a || !b)
-    return dt__error(DT_ERR_NULL, "an operand is NULL");
-  dt_ctx *ctx = a->ctx;
+static const char *torch_name(dt_dtype t) {
+  switch (t) {
+  case DT_FLOAT32:
+    return "Float";
+  case DT_FLOAT64:
+    return "Double";
+  case DT_INT32:
+    return "Int";
+  case DT_INT64:
+    return "Long";
+  default:
+    return "Bool";
+  }
+}
+
+static const char *bool_sub_msg =
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If "
+    "you are trying to invert a mask, use the `~` or `logical_not()` "
+    "operator instead.";
+
+/*
+ * The output's layout: that of the first operand with the output's shape,
+ * else one like the first dimensioned operand's (split on the same axis,
+ * replicated stays replicated).
+ */
+static dt_err out_layout(int n, const dt_tensor *const *in, int nd,
+                         const int64_t *S, dt_layout **L) {
+  const dt_tensor *like = NULL;
+  for (int i = 0; i < n; i++) {
+    bool same = in[i]->ndim == nd;
+    for (int d = 0; same && d < nd; d++)
+      same = in[i]->shape[d] == S[d];
+    if (same) {
+      *L = dt__layout_ref(in[i]->layout);
+      return DT_OK;
+    }
+    if (!like && in[i]->ndim > 0)
+      like = in[i];
+  }
+  return dt__layout_like(like ? like->layout : in[0]->layout,
+                         in[0]->ctx->size, nd, S, L);
+}
+
+/* Kinds of elementwise operation sharing one implementation. */
+typedef enum kind { K_ARITH, K_CMP, K_WHERE } kind;
+
+/*
+ * The one implementation of every broadcasting elementwise operation:
+ * K_ARITH (add, sub, mul, div: in[0] op in[1]), K_CMP (in[0] cmp in[1] into
+ * bool) and K_WHERE (in[0] ? in[1] : in[2]).
+ */
+static dt_err elementwise(kind k, int op, int n, const dt_tensor *const *in,
+                          dt_tensor **out) {
+  for (int i = 0; i < n; i++)
+    if (!in[i])
+      return dt__error(DT_ERR_NULL, "an operand is NULL");
+  dt_ctx *ctx = in[0]->ctx;
   dt_err err = out ? DT_OK : dt__error(DT_ERR_NULL, "out is NULL");
   if (out)
     *out = NULL;
-  if (!err)
-    err = check_pair(op, a, b);
-  DT_CALL(dt__agree(ctx->comm, err, err ? 0 : pair_hash(op, a, b, 0)));
-  const dt_tensor *main = a->ndim == 0 && b->ndim > 0 ? b : a;
-  dt_dtype dt = promote(a->dtype, b->dtype);
-  dt_tensor *a2 = NULL, *b2 = NULL, *o = NULL;
-  dt__node *n = NULL;
-  err = prepare(a, dt, main->layout, &a2);
-  if (!err)
-    err = prepare(b, dt, main->layout, &b2);
-  if (err) {
-    dt__tensor_free(a2);
-    return err;
-  }
-  err = dt__tensor_alloc(ctx, dt, main->layout, &o);
-  const dt_tensor *ins[2] = {a2, b2};
-  if (!err)
-    err = dt__node_new(op, 2, ins, &n);
-  if (!err && n) {
-    n->bcast[0] = a2->ndim == 0 && b2->ndim > 0;
-    n->bcast[1] = b2->ndim == 0 && a2->ndim > 0;
-    if (op == DT__OP_MUL || op == DT__OP_DIV) {
-      err = dt__node_save(n, 0, a2);
-      if (!err)
-        err = dt__node_save(n, 1, b2);
-    }
-  }
-  err = dt__agree(ctx->comm, err, 0);
+  for (int i = 1; !err && i < n; i++)
+    err = same_ranks(in[0], in[i]);
+  /* the operands that take part in type promotion */
+  const dt_tensor *const *vals = k == K_WHERE ? in + 1 : in;
+  int nv = k == K_WHERE ? 2 : n;
+  if (!err && k == K_WHERE && in[0]->dtype != DT_BOOL)
+    err = dt__error(DT_ERR_DTYPE,
+                    "where expected condition to be a boolean tensor, but "
+                    "got a tensor with dtype %s",
+                    dt_dtype_name(in[0]->dtype));
+  if (!err && k == K_ARITH && op == DT__OP_SUB &&
+      (in[0]->dtype == DT_BOOL || in[1]->dtype == DT_BOOL))
+    err = dt__error(DT_ERR_DTYPE, "%s", bool_sub_msg);
+  int nd = 0;
+  int64_t S[DT_MAX_DIMS];
   if (!err) {
-    int64_t as[DT_MAX_DIMS], bs[DT_MAX_DIMS];
-    operand_strides(a2, o->ndim, as);
-    operand_strides(b2, o->ndim, bs);
-    dt__ew(op, 0, o->ndim, o->lshape, dt, dt__local_ptr(o), o->lstride,
-           dt__local_ptr(a2), as, dt__local_ptr(b2), bs);
-    dt__node_attach(n, o);
-    n = NULL;
+    int nds[3];
+    const int64_t *shapes[3];
+    for (int i = 0; i < n; i++) {
+      nds[i] = in[i]->ndim;
+      shapes[i] = in[i]->shape;
+    }
+    err = dt__broadcast_shapes(n, nds, shapes, &nd, S);
   }
-  dt__node_unref(n);
-  dt__tensor_free(a2);
-  dt__tensor_free(b2);
+  DT_CALL(dt__agree(ctx->comm, err, err ? 0 : args_hash(op, n, in, 0)));
+  /* cdt: the dtype operands are computed in; odt: the result's */
+  dt_dtype cdt = result_type(nv, vals);
+  if (k == K_ARITH && op == DT__OP_DIV && !dt_dtype_is_float(cdt))
+    cdt = ctx->default_dtype; /* true division */
+  dt_dtype odt = k == K_CMP ? DT_BOOL : cdt;
+  dt_layout *L = NULL;
+  dt_tensor *p[3] = {NULL, NULL, NULL}, *o = NULL;
+  dt__node *node = NULL;
+  err = out_layout(n, in, nd, S, &L);
+  err = dt__agree(ctx->comm, err, 0);
+  for (int i = 0; !err && i < n; i++)
+    err = dt__broadcast_operand(in[i], k == K_WHERE && i == 0 ? DT_BOOL : cdt,
+                                L, &p[i]);
+  if (!err) {
+    err = dt__tensor_alloc(ctx, odt, L, &o);
+    if (!err && dt_dtype_is_float(odt) && k != K_CMP)
+      err = dt__node_new((dt__op)op, nv, vals, &node);
+    if (!err && node) {
+      /* mul and div need both operands, where its condition; slots 2, 3
+       * watch the originals when the saved form is a copy */
+      int nsave = k == K_WHERE ? 1
+                  : op == DT__OP_MUL || op == DT__OP_DIV ? 2
+                                                          : 0;
+      for (int i = 0; !err && i < nsave; i++) {
+        err = dt__node_save(node, i, p[i]);
+        if (!err && p[i] != in[i])
+          err = dt__node_save(node, 2 + i, in[i]);
+      }
+    }
+    err = dt__agree(ctx->comm, err, 0);
+  }
+  if (!err) {
+    int64_t st[3][DT_MAX_DIMS];
+    for (int i = 0; i < n; i++)
+      dt__broadcast_strides(p[i], nd, S, st[i]);
+    char *po = dt__local_ptr(o);
+    if (k == K_WHERE)
+      dt__ew_where(nd, o->lshape, cdt, po, o->lstride, dt__local_ptr(p[0]),
+                   st[0], dt__local_ptr(p[1]), st[1], dt__local_ptr(p[2]),
+                   st[2]);
+    else if (k == K_CMP)
+      dt__ew_cmp((dt__cmp)op, nd, o->lshape, cdt, po, o->lstride,
+                 dt__local_ptr(p[0]), st[0], dt__local_ptr(p[1]), st[1]);
+    else if (dt_dtype_is_float(cdt))
+      dt__ew((dt__op)op, 0, nd, o->lshape, cdt, po, o->lstride,
+             dt__local_ptr(p[0]), st[0], dt__local_ptr(p[1]), st[1]);
+    else
+      dt__ew_int((dt__op)op, nd, o->lshape, cdt, po, o->lstride,
+                 dt__local_ptr(p[0]), st[0], dt__local_ptr(p[1]), st[1]);
+    dt__node_attach(node, o);
+    node = NULL;
+  }
+  dt__node_unref(node);
+  for (int i = 0; i < n; i++)
+    dt__tensor_free(p[i]);
+  dt__layout_unref(&L);
   if (err) {
     dt__tensor_free(o);
     return err;
@@ -146,6 +212,23 @@ static dt_err binary(dt__op op, const dt_tensor *a, const dt_tensor *b,
   return DT_OK;
 }
 
+static dt_err binary(dt__op op, const dt_tensor *a, const dt_tensor *b,
+                     dt_tensor **out) {
+  const dt_tensor *in[2] = {a, b};
+  return elementwise(K_ARITH, op, 2, in, out);
+}
+
+static dt_err compare(dt__cmp op, const dt_tensor *a, const dt_tensor *b,
+                      dt_tensor **out) {
+  const dt_tensor *in[2] = {a, b};
+  return elementwise(K_CMP, op, 2, in, out);
+}
+
+/*
+ * Unary operations, and those with a Python-float scalar (a "wrapped
+ * number": it never raises a floating tensor's dtype, and an integer or
+ * bool tensor becomes the default float dtype). NEG keeps the dtype.
+ */
 static dt_err unary(dt__op op, const dt_tensor *a, double s, dt_tensor **out) {
   if (!a)
     return dt__error(DT_ERR_NULL, "the operand is NULL");
@@ -153,29 +236,44 @@ static dt_err unary(dt__op op, const dt_tensor *a, double s, dt_tensor **out) {
   dt_err err = out ? DT_OK : dt__error(DT_ERR_NULL, "out is NULL");
   if (out)
     *out = NULL;
-  if (!err)
-    err = check_float(a);
-  DT_CALL(dt__agree(ctx->comm, err, err ? 0 : pair_hash(op, a, NULL, s)));
-  dt_tensor *o = NULL;
+  if (!err && op == DT__OP_NEG && a->dtype == DT_BOOL)
+    err = dt__error(DT_ERR_DTYPE,
+                    "Negation, the `-` operator, on a bool tensor is not "
+                    "supported. If you are trying to invert a mask, use the "
+                    "`~` or `logical_not()` operator instead.");
+  const dt_tensor *in[1] = {a};
+  DT_CALL(dt__agree(ctx->comm, err, err ? 0 : args_hash(op, 1, in, s)));
+  dt_dtype dt = op == DT__OP_NEG || dt_dtype_is_float(a->dtype)
+                    ? a->dtype
+                    : ctx->default_dtype;
+  dt_tensor *a2 = NULL, *o = NULL;
   dt__node *n = NULL;
-  err = dt__tensor_alloc(ctx, a->dtype, a->layout, &o);
-  if (!err)
-    err = dt__node_new(op, 1, &a, &n);
+  err = dt__broadcast_operand(a, dt, a->layout, &a2);
+  if (err)
+    return err;
+  err = dt__tensor_alloc(ctx, dt, a->layout, &o);
+  if (!err && dt_dtype_is_float(dt))
+    err = dt__node_new(op, 1, in, &n);
   if (!err && n) {
     n->scalar = s;
     if (op == DT__OP_POW || op == DT__OP_LOG)
-      err = dt__node_save(n, 0, a);
+      err = dt__node_save(n, 0, a2);
     else if (op == DT__OP_EXP)
       err = dt__node_save(n, 0, o); /* exp' = exp: keep the output */
   }
   err = dt__agree(ctx->comm, err, 0);
   if (!err) {
-    dt__ew(op, s, o->ndim, o->lshape, o->dtype, dt__local_ptr(o), o->lstride,
-           dt__local_ptr(a), a->lstride, NULL, NULL);
+    if (dt_dtype_is_float(dt))
+      dt__ew(op, s, o->ndim, o->lshape, dt, dt__local_ptr(o), o->lstride,
+             dt__local_ptr(a2), a2->lstride, NULL, NULL);
+    else
+      dt__ew_int(op, o->ndim, o->lshape, dt, dt__local_ptr(o), o->lstride,
+                 dt__local_ptr(a2), a2->lstride, NULL, NULL);
     dt__node_attach(n, o);
     n = NULL;
   }
   dt__node_unref(n);
+  dt__tensor_free(a2);
   if (err) {
     dt__tensor_free(o);
     return err;
@@ -196,6 +294,29 @@ dt_err dt_mul(const dt_tensor *a, const dt_tensor *b, dt_tensor **out) {
 dt_err dt_div(const dt_tensor *a, const dt_tensor *b, dt_tensor **out) {
   DT_RETURN(binary(DT__OP_DIV, a, b, out));
 }
+dt_err dt_eq(const dt_tensor *a, const dt_tensor *b, dt_tensor **out) {
+  DT_RETURN(compare(DT__EQ, a, b, out));
+}
+dt_err dt_ne(const dt_tensor *a, const dt_tensor *b, dt_tensor **out) {
+  DT_RETURN(compare(DT__NE, a, b, out));
+}
+dt_err dt_lt(const dt_tensor *a, const dt_tensor *b, dt_tensor **out) {
+  DT_RETURN(compare(DT__LT, a, b, out));
+}
+dt_err dt_le(const dt_tensor *a, const dt_tensor *b, dt_tensor **out) {
+  DT_RETURN(compare(DT__LE, a, b, out));
+}
+dt_err dt_gt(const dt_tensor *a, const dt_tensor *b, dt_tensor **out) {
+  DT_RETURN(compare(DT__GT, a, b, out));
+}
+dt_err dt_ge(const dt_tensor *a, const dt_tensor *b, dt_tensor **out) {
+  DT_RETURN(compare(DT__GE, a, b, out));
+}
+dt_err dt_where(const dt_tensor *cond, const dt_tensor *a, const dt_tensor *b,
+                dt_tensor **out) {
+  const dt_tensor *in[3] = {cond, a, b};
+  DT_RETURN(elementwise(K_WHERE, DT__OP_WHERE, 3, in, out));
+}
 dt_err dt_neg(const dt_tensor *a, dt_tensor **out) {
   DT_RETURN(unary(DT__OP_NEG, a, 0, out));
 }
@@ -213,6 +334,24 @@ dt_err dt_exp(const dt_tensor *a, dt_tensor **out) {
 }
 dt_err dt_log(const dt_tensor *a, dt_tensor **out) {
   DT_RETURN(unary(DT__OP_LOG, a, 0, out));
+}
+
+dt_err dt_to(const dt_tensor *t, dt_dtype dtype, dt_tensor **out) {
+  if (!t)
+    DT_RETURN(dt__error(DT_ERR_NULL, "t is NULL"));
+  dt_err err = out ? DT_OK : dt__error(DT_ERR_NULL, "out is NULL");
+  if (out)
+    *out = NULL;
+  if (!err && dt_dtype_size(dtype) == 0)
+    err = dt__error(DT_ERR_DTYPE, "unknown dtype %d", (int)dtype);
+  err = dt__agree(t->ctx->comm, err, (uint64_t)dtype);
+  if (err)
+    DT_RETURN(err);
+  if (dtype == t->dtype) { /* torch returns the tensor itself */
+    *out = dt__tensor_ref((dt_tensor *)t);
+    return DT_OK;
+  }
+  DT_RETURN(dt__redistribute_layout(t, t->layout, dtype, out));
 }
 
 /* Same element strides where it matters (extent > 1), and same shape. */
@@ -234,10 +373,40 @@ static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
   if (!a || (op <= DT__OP_DIV && !b))
     return dt__error(DT_ERR_NULL, "an operand is NULL");
   dt_ctx *ctx = a->ctx;
-  dt_err err = b ? check_pair(op, a, b) : check_float(a);
-  if (!err && b && b->ndim > 0 && a->ndim == 0)
-    err = dt__error(DT_ERR_SHAPE, "the result of an in-place operation "
-                                  "must keep the 0-d shape");
+  dt_err err = b ? same_ranks(a, b) : DT_OK;
+  /* torch: computed in the result type, which must cast to a's dtype
+   * without changing category (int32 += int64 is fine, int64 /= int64 and
+   * int64 += 2.5 are not) */
+  const dt_tensor *ab[2] = {a, b};
+  dt_dtype rt = b ? result_type(2, ab)
+                  : dt_dtype_is_float(a->dtype) ? a->dtype
+                                                : ctx->default_dtype;
+  if (op == DT__OP_DIV && !dt_dtype_is_float(rt))
+    rt = ctx->default_dtype;
+  if (!err && op == DT__OP_SUB &&
+      (a->dtype == DT_BOOL || b->dtype == DT_BOOL))
+    err = dt__error(DT_ERR_DTYPE, "%s", bool_sub_msg);
+  if (!err && category(rt) > category(a->dtype))
+    err = dt__error(DT_ERR_DTYPE,
+                    "result type %s can't be cast to the desired output "
+                    "type %s",
+                    torch_name(rt), torch_name(a->dtype));
+  if (!err && b) {
+    int nds[2] = {a->ndim, b->ndim}, nd = 0;
+    const int64_t *shapes[2] = {a->shape, b->shape};
+    int64_t S[DT_MAX_DIMS];
+    char x[160], y[160];
+    err = dt__broadcast_shapes(2, nds, shapes, &nd, S);
+    bool same = !err && nd == a->ndim;
+    for (int d = 0; same && d < nd; d++)
+      same = S[d] == a->shape[d];
+    if (!err && !same)
+      err = dt__error(DT_ERR_SHAPE,
+                      "output with shape %s doesn't match the broadcast "
+                      "shape %s",
+                      dt__shape_str(x, sizeof x, a->ndim, a->shape),
+                      dt__shape_str(y, sizeof y, nd, S));
+  }
   if (!err && ctx->grad_enabled &&
       (a->requires_grad || (b && b->requires_grad)))
     err = dt__error(DT_ERR_AUTOGRAD,
@@ -247,10 +416,23 @@ static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
                         : "in-place operations on tensors that require grad "
                           "are not supported; use the out-of-place operation "
                           "(or turn grad mode off)");
-  DT_CALL(dt__agree(ctx->comm, err, err ? 0 : pair_hash(op, a, b, s)));
+  const dt_tensor *in[2] = {a, b};
+  DT_CALL(dt__agree(ctx->comm, err, err ? 0 : args_hash(op, b ? 2 : 1, in, s)));
+  if (rt != a->dtype || !dt_dtype_is_float(rt)) {
+    /* in the result type out of place, then converted into a */
+    dt_tensor *o = NULL;
+    bool prev = ctx->grad_enabled;
+    ctx->grad_enabled = false;
+    err = elementwise(K_ARITH, op, 2, in, &o);
+    if (!err)
+      err = dt_copy_(a, o);
+    ctx->grad_enabled = prev;
+    dt__tensor_free(o);
+    return err;
+  }
   dt_tensor *b2 = NULL;
   if (b)
-    DT_CALL(prepare(b, a->dtype, a->layout, &b2));
+    DT_CALL(dt__broadcast_operand(b, a->dtype, a->layout, &b2));
   /* b over a's own memory, but not element for element the same view:
    * read all of b before writing a (as copy_ does). */
   int64_t overlap = b2 && dt_shares_memory(a, b2) &&
@@ -269,7 +451,7 @@ static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
   }
   int64_t bs[DT_MAX_DIMS];
   if (b2)
-    operand_strides(b2, a->ndim, bs);
+    dt__broadcast_strides(b2, a->ndim, a->shape, bs);
   dt__ew(op, s, a->ndim, a->lshape, a->dtype, dt__local_ptr(a), a->lstride,
          dt__local_ptr(a), a->lstride, b2 ? dt__local_ptr(b2) : NULL, bs);
   dt__tensor_free(b2);
@@ -399,7 +581,7 @@ static dt_err reduce(dt__op op, const dt_tensor *a, dt_tensor **out) {
   dt__layout_unref(&L);
   if (!err)
     err = dt__node_new(op, 1, &a, &n);
-  err = dt__agree(ctx->comm, err, err ? 0 : pair_hash(op, a, NULL, 0));
+  err = dt__agree(ctx->comm, err, err ? 0 : args_hash(op, 1, &a, 0));
   dt__xacc acc;
   if (!err)
     err = dt__exact_sum(a, &acc);

@@ -160,7 +160,7 @@ void dt__node_attach(dt__node *n, dt_tensor *out) {
 }
 
 static void release_saved(dt__node *n) {
-  for (int k = 0; k < 2; k++) {
+  for (int k = 0; k < 4; k++) {
     dt__tensor_free(n->saved[k]);
     n->saved[k] = NULL;
   }
@@ -211,10 +211,14 @@ dt_err dt__redistribute_to(dt_ctx *ctx, const dt_tensor *t, dt_layout *L,
   dt_tensor *r = NULL;
   dt_err err = dt__tensor_alloc(ctx, dt, L, &r);
   err = dt__agree(ctx->comm, err, 0);
+  bool prev = ctx->grad_enabled;
+  ctx->grad_enabled = false; /* the step is recorded as REDIST below */
   if (!err)
     err = dt_copy_(r, t);
+  ctx->grad_enabled = prev;
   /* whether a node is made is replicated; only its allocation can fail */
-  if (!err && ctx->grad_enabled && t->requires_grad) {
+  /* as torch's .to(): an integer or bool result is not differentiable */
+  if (!err && ctx->grad_enabled && t->requires_grad && dt_dtype_is_float(dt)) {
     err = dt__record_unary(DT__OP_REDIST, t, r, NULL);
     err = dt__agree(ctx->comm, err, 0);
   }
@@ -258,12 +262,14 @@ static double scalar_value(const dt_tensor *g) {
   return dt__load_f64(dt__local_ptr(g), g->dtype, 0);
 }
 
-/* The gradient of a 0-d input that was broadcast: the sum of t. */
-static dt_err unbroadcast(const dt__node *n, int i, dt_tensor **t) {
-  if (!n->bcast[i] || !*t)
+/* An input's gradient in the input's own shape, layout and dtype: summed
+ * exactly over the axes broadcasting added or stretched, converted back,
+ * redistributed (nothing when it already is). */
+static dt_err to_input(const dt__node *n, int i, dt_tensor **t) {
+  if (!*t)
     return DT_OK;
   dt_tensor *s = NULL;
-  dt_err err = dt_sum(*t, &s);
+  dt_err err = dt__sum_to(*t, n->in_layout[i], n->in_dtype[i], &s);
   dt__tensor_free(*t);
   *t = s;
   return err;
@@ -401,10 +407,23 @@ static dt_err rule(dt__node *n, const dt_tensor *g, dt_tensor **gi) {
   case DT__OP_STACK:
     err = dt__cat_backward(n, g, gi);
     break;
+  case DT__OP_COPY: /* dst's old history is overwritten: zero */
+    if (NEED(0))
+      err = full_layout(n->ctx, n->in_layout[0], n->in_dtype[0], 0.0, &gi[0]);
+    if (!err && NEED(1))
+      gi[1] = dt__tensor_ref((dt_tensor *)g);
+    break;
+  case DT__OP_WHERE: /* where(c, g, 0) and where(c, 0, g) */
+    err = full_layout(n->ctx, g->layout, g->dtype, 0.0, &t);
+    if (!err && NEED(0))
+      err = dt_where(s[0], g, t, &gi[0]);
+    if (!err && NEED(1))
+      err = dt_where(s[0], t, g, &gi[1]);
+    break;
   }
   dt__tensor_free(t);
   for (int i = 0; !err && i < n->nin; i++)
-    err = unbroadcast(n, i, &gi[i]);
+    err = to_input(n, i, &gi[i]);
   if (err) {
     dt__tensor_free(gi[0]);
     dt__tensor_free(gi[1]);
@@ -490,16 +509,24 @@ static dt_err check_graph(dt__node **v, int count) {
                        "trying to backward through the graph a second time "
                        "(or to use saved tensors after they were freed); "
                        "pass retain_graph=true to the first backward");
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 4; s++) {
       dt_tensor *t = x->saved[s];
+      char shp[160];
       if (t && t->storage &&
           atomic_load(&t->storage->version) != x->saved_ver[s])
-        return dt__error(DT_ERR_AUTOGRAD,
-                         "one of the tensors needed for gradient computation "
-                         "has been modified by an in-place operation: it is "
-                         "at version %llu, expected version %llu",
-                         (unsigned long long)atomic_load(&t->storage->version),
-                         x->saved_ver[s]);
+        return dt__error(
+            DT_ERR_AUTOGRAD,
+            "one of the variables needed for gradient computation has been "
+            "modified by an inplace operation: [torch.%sTensor %s] is at "
+            "version %llu; expected version %llu instead",
+            t->dtype == DT_FLOAT32   ? "Float"
+            : t->dtype == DT_FLOAT64 ? "Double"
+            : t->dtype == DT_INT32   ? "Int"
+            : t->dtype == DT_INT64   ? "Long"
+                                     : "Bool",
+            dt__shape_str(shp, sizeof shp, t->ndim, t->shape),
+            (unsigned long long)atomic_load(&t->storage->version),
+            x->saved_ver[s]);
     }
   }
   return DT_OK;

@@ -917,14 +917,29 @@ dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src) {
   }
   if (!err)
     err = check_broadcast(dst, src, &p);
-  if (!err && dst->requires_grad && ctx->grad_enabled)
+  /* As torch: into a leaf that requires grad, refused while recording;
+   * otherwise recorded (CopyBackwards) when dst or src requires grad. */
+  bool record = ctx->grad_enabled && src &&
+                (dst->requires_grad || src->requires_grad);
+  if (!err && dst->requires_grad && !dst->grad_fn && ctx->grad_enabled)
     err = dt__error(DT_ERR_AUTOGRAD,
-                    dst->grad_fn
-                        ? "dst requires grad and is part of a graph: in-place "
-                          "copies into such tensors are not supported"
-                        : "a leaf Variable that requires grad is being used "
-                          "in an in-place operation (turn grad mode off with "
-                          "dt_set_grad_enabled, or copy into a detached view)");
+                    "a leaf Variable that requires grad is being used "
+                    "in an in-place operation (turn grad mode off with "
+                    "dt_set_grad_enabled, or copy into a detached view)");
+  /* torch rebases the base of a view written in place (CopySlices); dtensor
+   * does not track bases, so it refuses rather than lose gradients */
+  if (!err && record && dst->grad_fn &&
+      (dst->grad_fn->op == DT__OP_VIEW || dst->grad_fn->op == DT__OP_SLICE ||
+       dst->grad_fn->op == DT__OP_TRANSPOSE))
+    err = dt__error(DT_ERR_UNSUPPORTED,
+                    "copy_ into a view of a tensor that requires grad is not "
+                    "supported while grad mode is on (the view's base would "
+                    "not see the new history); copy into the base, or clone");
+  dt__node *node = NULL;
+  if (!err && record) {
+    const dt_tensor *ins[2] = {dst, src};
+    err = dt__node_new(DT__OP_COPY, 2, ins, &node);
+  }
   int64_t overlap = !err && dt_shares_memory(dst, src);
   uint64_t h = 0;
   if (!err) {
@@ -933,14 +948,21 @@ dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src) {
     h = dt__hash_mix(h, (uint64_t)dst->dtype * 16 + (uint64_t)src->dtype);
   }
   err = dt__agree_max(ctx->comm, err, h, &overlap);
-  if (err)
+  if (err) {
+    dt__node_unref(node);
     DT_RETURN(err);
+  }
   /* Overlapping memory: read all of src before writing any of dst. */
   dt_tensor *tmp = NULL;
   if (overlap) {
+    bool prev = ctx->grad_enabled;
+    ctx->grad_enabled = false;
     err = dt_clone(src, &tmp);
-    if (err)
+    ctx->grad_enabled = prev;
+    if (err) {
+      dt__node_unref(node);
       DT_RETURN(err);
+    }
     p.src = tmp;
   }
   err = exchange(&p);
@@ -948,6 +970,13 @@ dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src) {
   dt_tensor_destroy(&tmp);
   if (!err)
     dt__bump_version(dst);
+  if (!err && node) { /* dst's old graph is cut: the node now holds it */
+    dt__node_unref(dst->grad_fn);
+    dst->grad_fn = NULL;
+    dt__node_attach(node, dst);
+    node = NULL;
+  }
+  dt__node_unref(node);
   DT_RETURN(err);
 }
 

@@ -809,6 +809,10 @@ static const char *grad_fn_name(dt__op op) {
     return "CatBackward0";
   case DT__OP_STACK:
     return "StackBackward0";
+  case DT__OP_COPY:
+    return "CopyBackwards";
+  case DT__OP_WHERE:
+    return "WhereBackward0";
   }
   return "Backward";
 }

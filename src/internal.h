@@ -359,7 +359,10 @@ typedef enum dt__op {
   DT__OP_AMAX,
   DT__OP_AMIN,
   DT__OP_CAT,
-  DT__OP_STACK /* a cat of unsqueezed inputs; named StackBackward0 */
+  DT__OP_STACK, /* a cat of unsqueezed inputs; named StackBackward0 */
+  /* copy_'s edge to its source (CopyBackwards) and where (broadcast.c) */
+  DT__OP_COPY,
+  DT__OP_WHERE
 } dt__op;
 
 /* out = a op b (b == NULL: a unary op with scalar s) over an nd box of
@@ -375,6 +378,24 @@ void dt__memcpy_par(void *dst, const void *src, size_t n);
 void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
                       const int64_t *dstride, const void *src, dt_dtype sdt,
                       const int64_t *sstride);
+
+/* Integer and bool arithmetic (ADD, SUB, MUL; NEG with b == NULL) over an
+ * nd box of dtype dt: integers wrap (two's complement), bool add is "or"
+ * and bool mul "and". Strides in elements (0 broadcasts). */
+void dt__ew_int(dt__op op, int nd, const int64_t *shape, dt_dtype dt,
+                void *out, const int64_t *ostride, const void *a,
+                const int64_t *astride, const void *b, const int64_t *bstride);
+/* Comparisons: out (bool) = a cmp b, both of dtype dt. */
+typedef enum dt__cmp { DT__EQ, DT__NE, DT__LT, DT__LE, DT__GT, DT__GE } dt__cmp;
+void dt__ew_cmp(dt__cmp op, int nd, const int64_t *shape, dt_dtype dt,
+                void *out, const int64_t *ostride, const void *a,
+                const int64_t *astride, const void *b, const int64_t *bstride);
+/* out = c ? a : b with c bool and out, a, b of dtype dt. */
+void dt__ew_where(int nd, const int64_t *shape, dt_dtype dt, void *out,
+                  const int64_t *ostride, const void *c,
+                  const int64_t *cstride, const void *a,
+                  const int64_t *astride, const void *b,
+                  const int64_t *bstride);
 
 /* ------------------------------------------------------------------------ */
 /* Exact summation (exact.c)                                                 */
@@ -520,10 +541,11 @@ typedef struct dt__node {
   /* what each input looked like, so its gradient can match it */
   dt_layout *in_layout[2];
   dt_dtype in_dtype[2];
-  bool bcast[2]; /* a 0-d input broadcast against the other */
-  /* tensors saved for backward (detached views) and their versions */
-  dt_tensor *saved[2];
-  unsigned long long saved_ver[2];
+  /* tensors saved for backward (detached views) and their versions; slots
+   * 2 and 3 only watch the version of an operand whose saved form is a
+   * converted or broadcast copy (torch saves the operand itself) */
+  dt_tensor *saved[4];
+  unsigned long long saved_ver[4];
   double scalar;   /* POW exponent, ADDS/MULS scalar */
   int64_t iarg[3]; /* SLICE: axis, start, step; TRANSPOSE: the two axes */
   bool released;   /* saved tensors freed by a backward pass */
@@ -563,6 +585,35 @@ dt_err dt__redistribute_layout(const dt_tensor *t, dt_layout *L, dt_dtype dt,
 dt_err dt__reduce_backward(const dt__node *n, const dt_tensor *g,
                            dt_tensor **gi);
 dt_err dt__cat_backward(const dt__node *n, const dt_tensor *g, dt_tensor **gi);
+/* ---- broadcasting (broadcast.c) ------------------------------------------ */
+
+/* torch.result_type over n operands: dimensioned tensors first, then 0-d
+ * tensors, then wrapped numbers (tier 2, 1, 0), each tier promoting only
+ * where it raises the category. */
+dt_dtype dt__result_type(int n, const dt_dtype *dtypes, const int *tiers);
+/* The broadcast shape of n shapes (torch's rules and message). */
+dt_err dt__broadcast_shapes(int n, const int *ndims,
+                            const int64_t *const *shapes, int *nd,
+                            int64_t *shape);
+/* The layout of a broadcast operand of shape (m, T) against an output over
+ * L: each rank's box is the part of the operand its output box reads
+ * (boxes may overlap; replicated when every rank reads everything). */
+dt_err dt__project_layout(const dt_layout *L, int m, const int64_t *T,
+                          dt_layout **out);
+/* t in dtype dt over the projection of L (t itself when it already is),
+ * copied without recording. Collective. */
+dt_err dt__broadcast_operand(const dt_tensor *t, dt_dtype dt,
+                             const dt_layout *L, dt_tensor **out);
+/* Element strides of a prepared operand p against an output of nd axes
+ * and shape S (0 along broadcast axes). */
+void dt__broadcast_strides(const dt_tensor *p, int nd, const int64_t *S,
+                           int64_t *st);
+/* The gradient of a broadcast input: g summed exactly over the axes that
+ * broadcasting added or stretched (correctly rounded to g's dtype, so the
+ * same bits at any rank count and layout), then converted to dt, over L
+ * (whose shape broadcasts to g's). Without recording. Collective. */
+dt_err dt__sum_to(const dt_tensor *g, dt_layout *L, dt_dtype dt,
+                  dt_tensor **out);
 
 /* ------------------------------------------------------------------------ */
 /* Parsing (format.c)                                                        */

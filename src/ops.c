@@ -333,3 +333,176 @@ void dt__ew(dt__op op, double s, int nd, const int64_t *shape, dt_dtype dt,
            cst[2][m - 1]);
   }
 }
+
+/* ---- integer, bool, comparison and where kernels --------------------------
+ *
+ * One walker for up to four operands (out first): rows of the collapsed box,
+ * threads across rows when large; each row function gets the operands'
+ * pointers and element strides.
+ */
+
+typedef void (*row_fn)(int op, dt_dtype dt, int64_t n, char *const *p,
+                       const int64_t *s);
+
+static void walk(int op, dt_dtype dt, int nops, int nd, const int64_t *shape,
+                 char *const *base, const size_t *esz,
+                 const int64_t *const *st, row_fn row) {
+  int64_t n = 1;
+  for (int d = 0; d < nd; d++)
+    n *= shape[d];
+  if (n == 0)
+    return;
+  int64_t cs[DT_MAX_DIMS], cst[4][DT_MAX_DIMS];
+  int m = collapse3(nd, shape, st, cs, cst, nops);
+  int64_t len = cs[m - 1], rows = n / len;
+  bool par = n >= DT_PAR_MIN && !omp_in_parallel();
+#pragma omp parallel for num_threads(dt__threads()) schedule(static) if (par)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t off[4] = {0, 0, 0, 0}, q = r;
+    for (int d = m - 2; d >= 0; d--) {
+      int64_t i = q % cs[d];
+      q /= cs[d];
+      for (int k = 0; k < nops; k++)
+        off[k] += i * cst[k][d];
+    }
+    char *p[4] = {NULL, NULL, NULL, NULL};
+    int64_t s[4] = {0, 0, 0, 0};
+    for (int k = 0; k < nops; k++) {
+      p[k] = base[k] + off[k] * (int64_t)esz[k];
+      s[k] = cst[k][m - 1];
+    }
+    row(op, dt, len, p, s);
+  }
+}
+
+/* Wrapping arithmetic in the unsigned type U of the same width. */
+// clang-format off
+#define DT_INT_ROW(T, U, NAME)                                                 \
+static void NAME(int op, int64_t n, T *o, int64_t os, const T *a, int64_t as, \
+                 const T *b, int64_t bs) {                                     \
+  for (int64_t i = 0; i < n; i++) {                                            \
+    U x = (U)a[i * as], y = b ? (U)b[i * bs] : 0, z;                           \
+    switch (op) {                                                              \
+    case DT__OP_ADD: z = x + y; break;                                         \
+    case DT__OP_SUB: z = x - y; break;                                         \
+    case DT__OP_MUL: z = x * y; break;                                         \
+    default: z = (U)0 - x; break; /* NEG */                                    \
+    }                                                                          \
+    o[i * os] = (T)z;                                                          \
+  }                                                                            \
+}
+// clang-format on
+DT_INT_ROW(int32_t, uint32_t, int_row_i32)
+DT_INT_ROW(int64_t, uint64_t, int_row_i64)
+
+static void int_row(int op, dt_dtype dt, int64_t n, char *const *p,
+                    const int64_t *s) {
+  const void *b = p[2];
+  if (dt == DT_INT32) {
+    int_row_i32(op, n, (int32_t *)(void *)p[0], s[0],
+                (const int32_t *)(const void *)p[1], s[1],
+                (const int32_t *)b, s[2]);
+  } else if (dt == DT_INT64) {
+    int_row_i64(op, n, (int64_t *)(void *)p[0], s[0],
+                (const int64_t *)(const void *)p[1], s[1],
+                (const int64_t *)b, s[2]);
+  } else { /* bool: add is "or", mul is "and" (values are 0 or 1) */
+    uint8_t *o = (uint8_t *)p[0];
+    const uint8_t *x = (const uint8_t *)p[1], *y = (const uint8_t *)p[2];
+    for (int64_t i = 0; i < n; i++)
+      o[i * s[0]] = op == DT__OP_MUL ? (uint8_t)(x[i * s[1]] & y[i * s[2]])
+                                     : (uint8_t)(x[i * s[1]] | y[i * s[2]]);
+  }
+}
+
+void dt__ew_int(dt__op op, int nd, const int64_t *shape, dt_dtype dt,
+                void *out, const int64_t *ostride, const void *a,
+                const int64_t *astride, const void *b, const int64_t *bstride) {
+  size_t e = dt_dtype_size(dt);
+  char *base[3] = {out, (char *)a, (char *)b};
+  const int64_t *st[3] = {ostride, astride, bstride};
+  size_t esz[3] = {e, e, e};
+  /* NEG: two operands; the row function then gets b == NULL */
+  walk((int)op, dt, b ? 3 : 2, nd, shape, base, esz, st, int_row);
+}
+
+// clang-format off
+#define DT_CMP_ROW(T, NAME)                                                    \
+static void NAME(int op, int64_t n, uint8_t *o, int64_t os, const T *a,       \
+                 int64_t as, const T *b, int64_t bs) {                         \
+  switch (op) {                                                                \
+  case DT__EQ: for (int64_t i = 0; i < n; i++) o[i * os] = a[i * as] == b[i * bs]; break; \
+  case DT__NE: for (int64_t i = 0; i < n; i++) o[i * os] = a[i * as] != b[i * bs]; break; \
+  case DT__LT: for (int64_t i = 0; i < n; i++) o[i * os] = a[i * as] < b[i * bs]; break; \
+  case DT__LE: for (int64_t i = 0; i < n; i++) o[i * os] = a[i * as] <= b[i * bs]; break; \
+  case DT__GT: for (int64_t i = 0; i < n; i++) o[i * os] = a[i * as] > b[i * bs]; break; \
+  default: for (int64_t i = 0; i < n; i++) o[i * os] = a[i * as] >= b[i * bs]; break; \
+  }                                                                            \
+}
+// clang-format on
+DT_CMP_ROW(float, cmp_row_f32)
+DT_CMP_ROW(double, cmp_row_f64)
+DT_CMP_ROW(int32_t, cmp_row_i32)
+DT_CMP_ROW(int64_t, cmp_row_i64)
+DT_CMP_ROW(uint8_t, cmp_row_u8)
+
+static void cmp_row(int op, dt_dtype dt, int64_t n, char *const *p,
+                    const int64_t *s) {
+  uint8_t *o = (uint8_t *)p[0];
+  switch (dt) {
+  case DT_FLOAT32:
+    cmp_row_f32(op, n, o, s[0], (const float *)(const void *)p[1], s[1],
+                (const float *)(const void *)p[2], s[2]);
+    break;
+  case DT_FLOAT64:
+    cmp_row_f64(op, n, o, s[0], (const double *)(const void *)p[1], s[1],
+                (const double *)(const void *)p[2], s[2]);
+    break;
+  case DT_INT32:
+    cmp_row_i32(op, n, o, s[0], (const int32_t *)(const void *)p[1], s[1],
+                (const int32_t *)(const void *)p[2], s[2]);
+    break;
+  case DT_INT64:
+    cmp_row_i64(op, n, o, s[0], (const int64_t *)(const void *)p[1], s[1],
+                (const int64_t *)(const void *)p[2], s[2]);
+    break;
+  default:
+    cmp_row_u8(op, n, o, s[0], (const uint8_t *)p[1], s[1],
+               (const uint8_t *)p[2], s[2]);
+    break;
+  }
+}
+
+void dt__ew_cmp(dt__cmp op, int nd, const int64_t *shape, dt_dtype dt,
+                void *out, const int64_t *ostride, const void *a,
+                const int64_t *astride, const void *b, const int64_t *bstride) {
+  size_t e = dt_dtype_size(dt);
+  char *base[3] = {out, (char *)a, (char *)b};
+  const int64_t *st[3] = {ostride, astride, bstride};
+  size_t esz[3] = {1, e, e};
+  walk((int)op, dt, 3, nd, shape, base, esz, st, cmp_row);
+}
+
+static void where_row(int op, dt_dtype dt, int64_t n, char *const *p,
+                      const int64_t *s) {
+  (void)op;
+  const uint8_t *c = (const uint8_t *)p[1];
+  size_t e = dt_dtype_size(dt);
+  for (int64_t i = 0; i < n; i++) {
+    const char *from = c[i * s[1]] ? p[2] + i * s[2] * (int64_t)e
+                                   : p[3] + i * s[3] * (int64_t)e;
+    memcpy(p[0] + i * s[0] * (int64_t)e, from, e);
+  }
+}
+
+void dt__ew_where(int nd, const int64_t *shape, dt_dtype dt, void *out,
+                  const int64_t *ostride, const void *c,
+                  const int64_t *cstride, const void *a,
+                  const int64_t *astride, const void *b,
+                  const int64_t *bstride) {
+  size_t e = dt_dtype_size(dt);
+  char *base[4] = {out, (char *)c, (char *)a, (char *)b};
+  const int64_t *st[4] = {ostride, cstride, astride, bstride};
+  size_t esz[4] = {e, 1, e, e};
+  walk(0, dt, 4, nd, shape, base, esz, st, where_row);
+}

@@ -64,8 +64,8 @@ for np in 4 1; do
     "shares memory with x:  clone no, deepcopy no, slice yes (every rank)" \
     "[-1., -1., -1.]," \
     "x.grad = 6  (2x: the gradient flowed back through the clone)" \
-    "c.requires_grad = False; c.backward() fails: dt_backward: element 0" \
-    "d.requires_grad = True, d.grad = 6, d is a leaf: yes, shares memory with x: no" \
+    "c = 3, c.requires_grad = True, grad_fn = CopyBackwards; c.backward(): x.grad = 7" \
+    "d.requires_grad = True, d.grad = 7, d is a leaf: yes, shares memory with x: no" \
     "Reproducibility:"
   # After `buf[1] = 100 + r` the printed tensor shows the user's new value.
   if ! grep -A1 -F 'buf[1] = 100 + r' "$out" | grep -q '100\.'; then

@@ -77,24 +77,71 @@ static void t_clone_keeps_graph(void) {
   dt_tensor_destroy(&x);
 }
 
-static void t_copy_records_no_edge(void) {
+/* torch: z.copy_(x) makes z require grad with grad_fn CopyBackwards; the
+ * gradient reaches x (converted to x's dtype, summed over broadcast axes,
+ * in x's layout) and z's old history gets zeros. */
+static void t_copy_records_edge(void) {
   const int64_t s[2] = {5, 3};
   dt_tensor *x = leaf(2, s, (dt_opts){0}, 1), *w = leaf(2, s, (dt_opts){0}, 2);
   dt_tensor *z = NULL, *p = NULL, *L = NULL;
   T_OK(dt_zeros(T_ctx, 2, s, &(dt_opts){.dtype = DT_FLOAT64}, &z));
   T_OK(dt_copy_(z, x));
-  CU_ASSERT(!dt_requires_grad(z) && !dt_has_grad_fn(z));
-  /* backward through z reaches w but never x */
+  CU_ASSERT(dt_requires_grad(z) && dt_has_grad_fn(z));
+  char *repr = NULL;
+  T_OK(dt_format(z, &repr));
+  CU_ASSERT(repr && strstr(repr, "grad_fn=<CopyBackwards>") != NULL);
+  free(repr);
+  /* L = sum(z * w): dL/dx = w (through the copy), dL/dw = z = x */
   T_OK(dt_mul(z, w, &p));
   T_OK(dt_sum(p, &L));
   T_OK(dt_backward(L, NULL, false));
-  CU_ASSERT_PTR_NULL(dt_grad(x));
-  CU_ASSERT_PTR_NOT_NULL(dt_grad(w));
-  double *zv = dt_test_gather_all(z), *gw = dt_test_gather_all(dt_grad(w));
-  CU_ASSERT(zv && gw && memcmp(zv, gw, sizeof(double) * 15) == 0);
-  free(zv);
+  double *xv = dt_test_gather_all(x), *wv = dt_test_gather_all(w);
+  double *gx = dt_test_gather_all(dt_grad(x)),
+         *gw = dt_test_gather_all(dt_grad(w));
+  CU_ASSERT(xv && wv && gx && gw && memcmp(gx, wv, sizeof(double) * 15) == 0 &&
+            memcmp(gw, xv, sizeof(double) * 15) == 0);
+  free(xv);
+  free(wv);
+  free(gx);
   free(gw);
-  T_ERR(dt_backward(z, NULL, false), DT_ERR_AUTOGRAD);
+  dt_tensor_destroy(&L);
+  dt_tensor_destroy(&p);
+  dt_tensor_destroy(&z);
+  /* into a non-leaf that requires grad: allowed; its old history (x * 3)
+   * gets zero, the new source (w, a float32 row broadcast) the gradient */
+  const int64_t row = 3;
+  dt_tensor *r = leaf(1, &row, (dt_opts){.dtype = DT_FLOAT32}, 9);
+  T_OK(dt_set_grad(x, NULL));
+  T_OK(dt_mul_scalar(x, 3.0, &z));
+  T_OK(dt_copy_(z, r));
+  T_OK(dt_sum(z, &L));
+  T_OK(dt_backward(L, NULL, false));
+  gx = dt_test_gather_all(dt_grad(x));
+  float *gr = dt_test_gather_all(dt_grad(r));
+  int ok = gx && gr && dt_dtype_of(dt_grad(r)) == DT_FLOAT32;
+  for (int i = 0; ok && i < 15; i++)
+    ok = gx[i] == 0.0;
+  for (int i = 0; ok && i < 3; i++)
+    ok = gr[i] == 5.0f; /* summed over the 5 broadcast rows */
+  CU_ASSERT(ok);
+  free(gx);
+  free(gr);
+  dt_tensor_destroy(&L);
+  dt_tensor_destroy(&z);
+  dt_tensor_destroy(&r);
+  /* a tensor saved for backward and overwritten by copy_: torch's error */
+  T_OK(dt_zeros(T_ctx, 2, s, &(dt_opts){.dtype = DT_FLOAT64}, &z));
+  T_OK(dt_mul(x, z, &p)); /* saves z */
+  T_OK(dt_sum(p, &L));
+  T_OK(dt_copy_(z, w));
+  T_ERR(dt_backward(L, NULL, false), DT_ERR_AUTOGRAD);
+  CU_ASSERT(strstr(dt_last_error(),
+                   "one of the variables needed for gradient computation "
+                   "has been modified by an inplace operation: "
+                   "[torch.DoubleTensor [5, 3]] is at version 1; expected "
+                   "version 0 instead") != NULL);
+  dt_tensor_destroy(&L);
+  dt_tensor_destroy(&p);
   /* copy_ into a leaf that requires grad: refused with grad on, fine off */
   T_ERR(dt_copy_(x, z), DT_ERR_AUTOGRAD);
   CU_ASSERT(strstr(dt_last_error(), "leaf Variable that requires grad") !=
@@ -103,13 +150,55 @@ static void t_copy_records_no_edge(void) {
   T_OK(dt_set_grad_enabled(T_ctx, false, &prev));
   CU_ASSERT(prev);
   T_OK(dt_copy_(x, z));
+  dt_tensor_destroy(&z);
+  /* with grad mode off nothing is recorded */
+  T_OK(dt_zeros(T_ctx, 2, s, &(dt_opts){.dtype = DT_FLOAT64}, &z));
+  T_OK(dt_copy_(z, w));
+  CU_ASSERT(!dt_requires_grad(z) && !dt_has_grad_fn(z));
   T_OK(dt_set_grad_enabled(T_ctx, prev, NULL));
   CU_ASSERT(dt_is_grad_enabled(T_ctx));
-  dt_tensor_destroy(&L);
+  dt_tensor_destroy(&z);
+  /* into a view of a graph tensor: refused (the base would not see it) */
+  T_OK(dt_mul_scalar(x, 2.0, &z));
+  T_OK(dt_slice(z, 1, 0, 2, 1, &p));
+  dt_tensor *q = NULL;
+  T_OK(dt_slice(w, 1, 0, 2, 1, &q));
+  T_ERR(dt_copy_(p, q), DT_ERR_UNSUPPORTED);
+  dt_tensor_destroy(&q);
   dt_tensor_destroy(&p);
   dt_tensor_destroy(&z);
   dt_tensor_destroy(&w);
   dt_tensor_destroy(&x);
+}
+
+/* gradcheck through copy_: float64 x broadcast into a [4, 3] target of
+ * another layout, then multiplied. */
+static dt_err f_copy(void *arg, dt_tensor *const *in, dt_tensor **out) {
+  const dt_opts *o = arg;
+  const int64_t s[2] = {4, 3};
+  dt_tensor *z = NULL;
+  dt_err e = dt_zeros(dt_tensor_ctx(in[0]), 2, s, o, &z);
+  if (!e)
+    e = dt_copy_(z, in[0]);
+  if (!e)
+    e = dt_mul(z, z, out);
+  dt_tensor_destroy(&z);
+  return e;
+}
+
+static void t_gradcheck_copy(void) {
+  const int64_t s[2] = {1, 3};
+  for (int k = 0; k < DT_TEST_NLAYOUTS; k++) {
+    dt_test_cuts c1;
+    const int64_t ts[2] = {4, 3};
+    dt_opts o = dt_test_layout(k, 2, ts, &c1, NULL);
+    o.dtype = DT_FLOAT64;
+    dt_tensor *x = leaf(2, s, (dt_opts){0}, 77);
+    double err = -1;
+    T_OK(dt_gradcheck(f_copy, &o, 1, &x, 1e-6, 1e-7, 1e-5, &err));
+    CU_ASSERT(err >= 0 && err <= 1);
+    dt_tensor_destroy(&x);
+  }
 }
 
 static void t_deepcopy_and_leaves(void) {
@@ -199,7 +288,7 @@ static void t_errors_and_accumulation(void) {
   T_OK(dt_sum(y, &L));
   T_OK(dt_add_scalar_(w, 1.0));
   T_ERR(dt_backward(L, NULL, false), DT_ERR_AUTOGRAD);
-  CU_ASSERT(strstr(dt_last_error(), "modified by an in-place operation") !=
+  CU_ASSERT(strstr(dt_last_error(), "modified by an inplace operation") !=
             NULL);
   dt_tensor_destroy(&L);
   dt_tensor_destroy(&y);
@@ -448,7 +537,9 @@ static void t_gradcheck_bad_input(void) {
 
 static const dt_test_case cases[] = {
     {"clone keeps the graph", t_clone_keeps_graph},
-    {"copy_ records no edge; copy_ into a leaf", t_copy_records_no_edge},
+    {"copy_ records an edge (CopyBackwards); copy_ into a leaf",
+     t_copy_records_edge},
+    {"gradcheck: copy_ with broadcasting into any layout", t_gradcheck_copy},
     {"deepcopy, from_data and from_buffer leaves", t_deepcopy_and_leaves},
     {"PyTorch's errors; accumulation; zero_grad", t_errors_and_accumulation},
     {"freeing order and long chains", t_freeing_order},

@@ -479,8 +479,8 @@ static dt_err gradients(tour *T) {
   const int64_t one = 1;
   double three = 3.0;
   dt_tensor *x = NULL, *y = NULL, *z = NULL, *c = NULL, *d = NULL;
-  section(T, "gradients (clone keeps the graph, copy_ does not, deepcopy is "
-             "independent)");
+  section(T, "gradients (clone keeps the graph, copy_ records an edge to its "
+             "source, deepcopy is independent)");
   dt_opts f64 = {
       .dtype = DT_FLOAT64, .layout = DT_REPLICATED, .requires_grad = true};
   dt_err err = show(
@@ -502,7 +502,7 @@ static dt_err gradients(tour *T) {
         scalar_of(dt_grad(x)));
   dt_tensor_destroy(&z);
   dt_tensor_destroy(&y);
-  /* copy_ records no edge */
+  /* copy_ records an edge to its source (CopyBackwards), as torch */
   if (!err)
     err =
         dt_zeros(ctx, 1, &one,
@@ -510,13 +510,16 @@ static dt_err gradients(tour *T) {
   if (!err)
     err = dt_copy_(c, x);
   if (!err) {
-    dt_err e = dt_backward(c, NULL, false);
-    say(T,
-        ">>> %-44s # %s\n    c = %g, c.requires_grad = %s; c.backward() "
-        "fails: %s\n\n",
-        "c = torch.zeros(1); c.copy_(x)", "dt_copy_ records no edge",
-        scalar_of(c), dt_requires_grad(c) ? "True" : "False",
-        e == DT_ERR_AUTOGRAD ? dt_last_error() : "(unexpectedly not)");
+    bool rg = dt_requires_grad(c), fn = dt_has_grad_fn(c);
+    err = dt_backward(c, NULL, false);
+    if (!err)
+      say(T,
+          ">>> %-44s # %s\n    c = %g, c.requires_grad = %s, grad_fn = %s; "
+          "c.backward(): x.grad = %g (6 + 1: the gradient flowed back "
+          "through the copy)\n\n",
+          "c = torch.zeros(1); c.copy_(x)", "dt_copy_ records an edge to x",
+          scalar_of(c), rg ? "True" : "False",
+          fn ? "CopyBackwards" : "None", scalar_of(dt_grad(x)));
   }
   /* copy_ into the leaf itself is refused while grad mode is on */
   if (!err) {
