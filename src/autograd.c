@@ -266,7 +266,9 @@ static double scalar_value(const dt_tensor *g) {
  * exactly over the axes broadcasting added or stretched, converted back,
  * redistributed (nothing when it already is). */
 static dt_err to_input(const dt__node *n, int i, dt_tensor **t) {
-  if (!*t)
+  /* cat/stack hand back each input's slice already in its layout and dtype;
+   * input 0 of a chained cat node is the partial join, not a real input. */
+  if (!*t || n->op == DT__OP_CAT || n->op == DT__OP_STACK)
     return DT_OK;
   dt_tensor *s = NULL;
   dt_err err = dt__sum_to(*t, n->in_layout[i], n->in_dtype[i], &s);
