@@ -723,6 +723,7 @@ static void c_grad_shape(hid_t f, hid_t d) {
   put_i64(g, "requires_grad", 0);
   uint64_t c = 0;
   put_attr(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, -1, &c);
+  put_attr(g, "meta_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, -1, &c);
   H5Dclose(g);
   H5Sclose(sp);
 }
