@@ -42,6 +42,8 @@ dt_err dt__h5_error(dt_err code, const char *fmt, ...) {
   va_end(ap);
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, inner);
   H5Eclear2(H5E_DEFAULT);
+  /* One line: HDF5's descriptions may end in ctime()'s newline. */
+  inner[strcspn(inner, "\n")] = '\0';
   if (inner[0])
     return dt__error(code, "%s: %s", what, inner);
   return dt__error(code, "%s", what);

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,8 @@
 /* Datasets of at least 64 KiB start at a multiple of the alignment
  * (default 1 MiB, a common parallel file system stripe). */
 #define DT_IO_ALIGN_DEFAULT ((size_t)1 << 20)
+/* Bytes reserved beyond a file's size before HDF5 flushes it. */
+#define DT_IO_SLACK ((off_t)64 << 10)
 
 /* One dataset to write: a tensor or a gradient. */
 typedef struct wjob {
@@ -164,6 +167,22 @@ static dt_err fsync_path(const char *p, bool dir) {
   return DT_OK;
 }
 
+static dt_err pwrite_all(int fd, const char *buf, size_t n, int64_t at,
+                         const char *tmp, int rank) {
+  while (n > 0) {
+    ssize_t w = pwrite(fd, buf, n, (off_t)at);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return dt__error(DT_ERR_IO, "writing '%s' failed on rank %d: %s", tmp,
+                       rank, w < 0 ? strerror(errno) : "nothing written");
+    buf += w;
+    n -= (size_t)w;
+    at += w;
+  }
+  return DT_OK;
+}
+
 /* ---- 1. the structure, by rank 0 ----------------------------------------- */
 
 /* Create the groups above dataset `name` (without time stamps). */
@@ -215,6 +234,57 @@ static dt_err create_dataset(hid_t f, wjob *j, hid_t dcpl, hid_t gcpl,
   return err;
 }
 
+/*
+ * Closing a file that HDF5 cannot finish writing (a full disk, a file size
+ * limit) must never fail: HDF5 1.10 then keeps the file's identifier but
+ * frees part of it, and crashes when it is closed again (at the latest in
+ * MPI_Finalize). So every write happens before the close: H5Fflush writes
+ * the metadata and we extend the file to its final size ourselves; the
+ * close then only rewrites the superblock in place. When either step
+ * fails, the temporary (discarded anyway) is emptied and the process's
+ * soft file size limit raised to its hard limit for the close, so HDF5's
+ * last writes succeed, and the failure is reported.
+ */
+static dt_err close_h5(hid_t f, const char *tmp, dt_err err) {
+  hsize_t size = 0;
+  if (!err && H5Fget_filesize(f, &size) < 0)
+    err = dt__h5_error(DT_ERR_IO, "cannot size '%s'", tmp);
+  if (!err) {
+    /* Reserve the whole file (and room for what the flush may add), so
+     * neither HDF5's writes nor the data's can meet a full disk. */
+    int fd = open(tmp, O_WRONLY);
+    int rc = fd < 0 ? errno
+                    : posix_fallocate(fd, 0, (off_t)size + DT_IO_SLACK);
+    if (fd >= 0)
+      close(fd);
+    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL)
+      err = dt__error(DT_ERR_IO, "cannot reserve %llu bytes for '%s': %s",
+                      (unsigned long long)size, tmp, strerror(rc));
+  }
+  if (!err && H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
+    err = dt__h5_error(DT_ERR_IO, "cannot write '%s'", tmp);
+  haddr_t eoa = 0;
+  if (!err && (H5Fget_eoa(f, &eoa) < 0 || truncate(tmp, (off_t)eoa) != 0))
+    err = dt__h5_error(DT_ERR_IO, "cannot trim '%s'", tmp); /* the slack */
+  struct rlimit old;
+  bool lifted = false;
+  if (err) {
+    if (truncate(tmp, 0) != 0) {
+      /* nothing more to free */
+    }
+    if (getrlimit(RLIMIT_FSIZE, &old) == 0 && old.rlim_cur != old.rlim_max) {
+      struct rlimit up = {old.rlim_max, old.rlim_max};
+      lifted = setrlimit(RLIMIT_FSIZE, &up) == 0;
+    }
+  }
+  if (H5Fclose(f) < 0 && !err)
+    err = dt__h5_error(DT_ERR_IO, "cannot close '%s'", tmp);
+  if (lifted)
+    setrlimit(RLIMIT_FSIZE, &old);
+  H5Eclear2(H5E_DEFAULT);
+  return err;
+}
+
 static dt_err create_file(const dt_ctx *ctx, const char *tmp, wjob *jobs,
                           int nj, size_t align) {
   DT_CALL(injected(ctx, "save_create", "creating", tmp));
@@ -227,9 +297,25 @@ static dt_err create_file(const dt_ctx *ctx, const char *tmp, wjob *jobs,
       H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
       H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0)
     err = dt__h5_error(DT_ERR_HDF5, "cannot set up property lists");
+  /* The temporary is made and its first 4 KiB written here, so HDF5's
+   * own first writes (the superblock, in H5Fcreate) cannot fail: a create
+   * that fails to write leaves HDF5 with a broken identifier (see
+   * close_h5). */
+  if (!err) {
+    static const char zeros[4096];
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0)
+      err = dt__error(DT_ERR_IO, "cannot create '%s': %s", tmp,
+                      strerror(errno));
+    else
+      err = pwrite_all(fd, zeros, sizeof zeros, 0, tmp, 0);
+    if (fd >= 0 && close(fd) != 0 && !err)
+      err = dt__error(DT_ERR_IO, "cannot write '%s': %s", tmp,
+                      strerror(errno));
+  }
   hid_t f = -1;
   if (!err) {
-    f = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, fapl);
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
     if (f < 0)
       err = dt__h5_error(DT_ERR_IO, "cannot create '%s'", tmp);
   }
@@ -237,8 +323,8 @@ static dt_err create_file(const dt_ctx *ctx, const char *tmp, wjob *jobs,
     err = dt__io_write_root(f, ctx->seed, ctx->offset);
   for (int k = 0; !err && k < nj; k++)
     err = create_dataset(f, &jobs[k], dcpl, gcpl, tmp);
-  if (f >= 0 && H5Fclose(f) < 0 && !err)
-    err = dt__h5_error(DT_ERR_IO, "cannot write '%s'", tmp);
+  if (f >= 0)
+    err = close_h5(f, tmp, err);
   H5Eclear2(H5E_DEFAULT);
   hid_t pl[4] = {fapl, fcpl, dcpl, gcpl};
   for (int i = 0; i < 4; i++)
@@ -248,22 +334,6 @@ static dt_err create_file(const dt_ctx *ctx, const char *tmp, wjob *jobs,
 }
 
 /* ---- 2. the data, by every rank ------------------------------------------ */
-
-static dt_err pwrite_all(int fd, const char *buf, size_t n, int64_t at,
-                         const char *tmp, int rank) {
-  while (n > 0) {
-    ssize_t w = pwrite(fd, buf, n, (off_t)at);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return dt__error(DT_ERR_IO, "writing '%s' failed on rank %d: %s", tmp,
-                       rank, w < 0 ? strerror(errno) : "nothing written");
-    buf += w;
-    n -= (size_t)w;
-    at += w;
-  }
-  return DT_OK;
-}
 
 /* Write the dense piece `buf` (C order of cnt, at global start st) of a
  * dataset whose data start at `off0`: one pwrite per run that is
@@ -411,9 +481,7 @@ static dt_err finish_file(const dt_ctx *ctx, const char *tmp, wjob *jobs,
     if (d >= 0 && H5Dclose(d) < 0 && !err)
       err = dt__h5_error(DT_ERR_IO, "cannot write '%s'", tmp);
   }
-  if (H5Fclose(f) < 0 && !err)
-    err = dt__h5_error(DT_ERR_IO, "cannot write '%s'", tmp);
-  H5Eclear2(H5E_DEFAULT);
+  err = close_h5(f, tmp, err);
   if (!err)
     err = fsync_path(tmp, false);
   return err;
