@@ -15,11 +15,11 @@ if dt_stage_wanted fuzz; then
   if ! command -v clang >/dev/null; then
     echo "fuzz: clang is not installed (scripts/setup.sh installs it)" >&2
     dt_fuzz_rc=1
-  elif ! { CC=clang cmake -S "$DT_ROOT" -B "$dt_fuzz_dir" \
+  elif ! { mkdir -p "$dt_fuzz_dir" && CC=clang cmake -S "$DT_ROOT" -B "$dt_fuzz_dir" \
              -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDT_FUZZ=ON -DDT_WERROR=OFF \
-             -DDT_BUILD_TESTS=OFF >"$dt_fuzz_dir.log" 2>&1 &&
+             -DDT_BUILD_TESTS=OFF >"$dt_fuzz_dir/build.log" 2>&1 &&
            cmake --build "$dt_fuzz_dir" -j2 \
-             --target fuzz_parse fuzz_load dtensor_cli >>"$dt_fuzz_dir.log" 2>&1; }; then
+             --target fuzz_parse fuzz_load dtensor_cli >>"$dt_fuzz_dir/build.log" 2>&1; }; then
     echo "fuzz: the build failed, see $dt_fuzz_dir.log" >&2
     dt_fuzz_rc=1
   else
