@@ -1131,13 +1131,17 @@ dt_err dt_print(const dt_tensor *t, FILE *f);
 dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 
 /* ------------------------------------------------------------------------ */
-/* Checkpoints (parallel HDF5)                                               */
+/* Checkpoints (HDF5)                                                        */
 /*                                                                          */
 /* Save at P ranks, load at Q ranks into any layout; a save either replaces */
 /* the file completely or leaves the previous one untouched.                */
 /*                                                                          */
-/* On-disk format "dtensor-checkpoint", version 1: one HDF5 file that any   */
-/* HDF5 tool reads (h5dump, h5py).                                          */
+/* On-disk format "dtensor-checkpoint", version 2: one HDF5 file that any   */
+/* HDF5 tool reads (h5dump, h5py), in the newest format HDF5 1.10 writes    */
+/* (superblock 3, object headers 2: HDF5 checksums its own metadata), with  */
+/* no time stamps (the same tensors saved twice at the same rank count give */
+/* byte-identical files). Version 1 files (before the metadata checksum)    */
+/* are refused with a message saying so.                                    */
 /*  - Each tensor is one dataset at its name, relative to the root group    */
 /*    ("model/w" is dataset "w" in group "model"), holding the global array */
 /*    in C order: contiguous storage, native little-endian types (float32   */
@@ -1156,12 +1160,22 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /*                              "irregular ranks=3"                         */
 /*      requires_grad   int32   0 or 1                                      */
 /*      checksum        uint64  dt_checksum of the tensor                   */
-/*    Strings are fixed-length ASCII (readers also accept variable-length). */
+/*      meta_checksum   uint64  a hash of the dataset name, format version, */
+/*                              dtype, shape, layout, requires_grad, the    */
+/*                              presence of a gradient and checksum         */
+/*    Strings are fixed-length ASCII or UTF-8, NUL-terminated or padded;    */
+/*    readers refuse variable-length strings and bytes after a NUL.         */
 /*  - The gradient of tensor "<name>", when it has one, is the dataset      */
 /*    "<name>@grad" beside it, with the same attributes (requires_grad 0).  */
 /*    Names never contain '@', so this cannot collide with a tensor.        */
-/*  - Root group attributes: dtensor_format, dtensor_version (as above) and */
-/*    rng_seed, rng_offset (uint64): the context's generator state.         */
+/*  - Root group attributes: dtensor_format, dtensor_version (as above),    */
+/*    rng_seed, rng_offset (uint64): the context's generator state, and     */
+/*    meta_checksum over the version and the generator state.               */
+/*  - Only hard links and data stored in the file itself: soft, external    */
+/*    and user-defined links, external raw storage and virtual datasets are */
+/*    DT_ERR_FORMAT (nothing outside the file is ever opened). Contiguous   */
+/*    or unfiltered chunked data must have the storage their shape needs,   */
+/*    inside the file; bool elements must be bytes 0 or 1.                  */
 /*  - Datasets of 64 KiB and more start at a multiple of the alignment      */
 /*    (1 MiB unless dt_save_opts says otherwise). Datasets without a        */
 /*    dtensor_format attribute are foreign data: ignored by dt_list.        */
@@ -1183,7 +1197,9 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /* not in the file). Messages name the file and the tensor. Everything is   */
 /* validated before any tensor memory is allocated. HDF5's own error        */
 /* printing is silenced during these calls (the caller's handler is         */
-/* restored afterwards).                                                    */
+/* restored afterwards). Rank 0 alone reads and validates the metadata     */
+/* (sequential HDF5 driver) and broadcasts the verdict, so a damaged file   */
+/* gives every rank the same error; no HDF5 call is collective.             */
 /* ------------------------------------------------------------------------ */
 
 /** Longest tensor name in a checkpoint, in bytes. */
@@ -1203,35 +1219,43 @@ typedef struct dt_save_opts {
  * (tensors of ctx, any layout or dtype, views included). n may be 0 (the
  * file then holds only the generator state).
  *
- * Each rank writes its own box of each tensor as one hyperslab per
- * collective H5Dwrite (pieces of at most 1 GiB; a strided shard is packed
- * through buffers of the context's chunk budget; a replicated tensor is
- * written 1/P by each rank). When every rank's box is one contiguous range
- * of the file (split on axis 0, replicated, 0-d) MPI-IO writes each box
- * directly under the collective call; interleaved boxes (a split on a later
- * axis, a grid) go through MPI-IO's collective buffering. Datasets are
- * contiguous, allocated at creation and never filled (H5D_FILL_TIME_NEVER);
- * metadata writes are collective (reads too, with HDF5 versions where that
- * works: not 1.10.5-1.10.8). The checksums are computed by the rank's other
- * OpenMP threads while the data are written and synced.
+ * Rank 0 alone creates the file with the sequential HDF5 driver (every
+ * dataset contiguous, allocated at creation, never filled; every attribute;
+ * the file's space reserved with posix_fallocate where the file system
+ * supports it), then every rank writes its own box of each tensor with
+ * pwrite (pieces of at most 1 GiB; a strided shard is packed through
+ * buffers of the context's chunk budget; a replicated tensor is written 1/P
+ * by each rank) and fsyncs, the rank's other OpenMP threads computing the
+ * checksums meanwhile; rank 0 then writes the checksums. No HDF5 call is
+ * collective, so a failure on one rank (a full disk, a file size limit,
+ * an I/O error) is reported by every rank and strands none.
  *
  * Atomic: the file is written as "<dir>/.<file>.tmp.<pid>.<ns>" in the
- * target's directory, flushed to disk (MPI_File_sync on every rank),
- * closed and fsynced; only when every rank has succeeded does rank 0
- * rename it over `path` and fsync the directory. On any failure every rank
- * returns the same code, the temporary is removed before any rank returns,
- * and a previous file at `path` is untouched (except when only the final
- * directory fsync fails: the complete new file is then in place, but the
- * rename may not survive a power loss). A process killed during a
- * save leaves the previous file intact and may leave the temporary behind
- * (".<file>.tmp.*", safe to delete).
+ * target's directory (pid: rank 0's process), fsynced on every rank; only
+ * when every rank has succeeded does rank 0 rename it over `path` and
+ * fsync the directory. On any failure every rank returns the same code,
+ * the temporary is removed before any rank returns, and a previous file at
+ * `path` is untouched (except when only the final directory fsync fails:
+ * the complete new file is then in place, but the rename may not survive
+ * a power loss). A process killed during a save leaves the previous file
+ * intact and may leave the temporary behind; the next successful save to
+ * the same path removes temporaries whose process no longer exists on
+ * rank 0's node, and `dtensor inspect` lists them. Two jobs saving to the
+ * same path at once: the last rename wins, whole.
+ *
+ * A program running under a file size limit (RLIMIT_FSIZE) must ignore
+ * SIGXFSZ, or the kernel kills it when a write passes the limit; ignored,
+ * the write fails and dt_save returns DT_ERR_IO.
  *
  * Testing hooks (environment, read at every call): DT_FAULT_SAVE_RANK=r
  * makes rank r fail at the point named by DT_FAULT_SAVE_POINT: "write"
- * (default: after the first dataset's data are written), "close" (after
- * the flush, before the close) or "rename" (the rename fails; rank 0 only,
- * it renames). DT_FAULT_SAVE_STALL=s makes every rank where it is set sleep
- * s seconds at the "write" point, so a test can kill a save midway.
+ * (default: after the first dataset's data are written), "close" (before
+ * the fsync) or "rename" (the rename fails; rank 0 only, it renames).
+ * DT_FAULT_SAVE_STALL=s makes every rank where it is set sleep s seconds at
+ * the "write" point, so a test can kill a save midway. DT_FAULT_ALLOC=site
+ * with DT_FAULT_RANK=r fails rank r's system call at a site: save_create,
+ * save_finish, save_rename (rank 0's), save_open, save_write, save_fsync
+ * (any rank's), load_meta (rank 0's), load_open, load_read (any rank's).
  *
  * Errors: DT_ERR_NULL, DT_ERR_ARG (bad or duplicate names, a name that is
  * also the group of another, bad alignment, path naming a directory),
@@ -1246,9 +1270,10 @@ dt_err dt_save(dt_ctx *ctx, const char *path, int n, const char *const *names,
  * ctx, at any rank count. Collective over ctx. The layout comes from opts
  * as for dt_empty (NULL: split on axis 0; any split axis, replicated, grid
  * or cuts); each rank reads only its own box, straight into its new
- * contiguous shard, with collective transfers in pieces of at most 64 MiB
- * (as for dt_save, contiguous boxes are read directly). Every attribute is
- * checked against the dataset before anything is allocated, and the data
+ * contiguous shard, through its own sequential HDF5 handle, in pieces of
+ * at most 64 MiB. Every attribute is checked against the dataset and the
+ * metadata checksum (by rank 0, verdict broadcast) before anything is
+ * allocated, bool data must be 0 or 1, and the data
  * are verified against the recorded checksum (also the gradient's), each
  * piece hashed by the rank's other threads while the next one is read.
  * The result requires grad when it was saved so (or opts->requires_grad),

@@ -5,8 +5,10 @@
 # checkpoint loadable and verified. Two ways: (1) the ranks are held midway
 # through the save by the DT_FAULT_SAVE_STALL testing hook and killed there
 # (deterministic); (2) a large save is killed the moment its temporary file
-# appears (wherever it is: writing data, flushing, closing). A killed save
-# may leave its temporary behind; the checkpoint itself is never damaged.
+# appears (wherever it is: writing data, flushing, closing); (3) one rank
+# alone is killed; (4) two jobs save to the same path at once. A killed save
+# may leave its temporary behind (inspect lists it, the next save removes
+# it); the checkpoint itself is never damaged.
 set -euo pipefail
 
 if [[ $# -ne 3 ]]; then
@@ -124,6 +126,87 @@ else
   kill_job
   failures=$((failures + 1))
 fi
+
+# (3) kill -9 of ONE rank (rank 1) while the save is held midway: Open MPI
+# must end the whole job within a bounded time (60 s here), ck.h5 must
+# still verify, inspect must list the leftover temporary, and the next
+# successful save must remove it.
+run 2 make rand --shape 1000 --seed 1 --out "$CK" --name w >"$WORK/a.out"
+DT_FAULT_SAVE_STALL=60 "$MPIEXEC" "${MPI_FLAGS[@]}" -np 2 \
+  -x DT_FAULT_SAVE_STALL "$DTENSOR" make randn --shape 1024,1024 --seed 4 \
+  --out "$CK" --name w >"$WORK/d.out" 2>&1 &
+MPIPID=$!
+if wait_for_temp 60; then
+  sleep 1
+  ranks=($(ps -o pid= --ppid "$MPIPID" || true))
+  victim=${ranks[1]:-${ranks[0]:-}}
+  start=$SECONDS
+  [[ -n $victim ]] && kill -9 "$victim" 2>/dev/null || true
+  while kill -0 "$MPIPID" 2>/dev/null && ((SECONDS - start < 60)); do
+    sleep 0.2
+  done
+  if kill -0 "$MPIPID" 2>/dev/null; then
+    echo "FAIL: the job did not end within 60 s of killing one rank" >&2
+    kill_job
+    failures=$((failures + 1))
+  else
+    wait "$MPIPID" 2>/dev/null || true
+    MPIPID=
+    echo "ok   one rank killed: the job ended after $((SECONDS - start)) s"
+  fi
+  if check "$A"; then
+    echo "ok   ck.h5 still holds A ($GOT) after one rank was killed"
+  else
+    failures=$((failures + 1))
+  fi
+  if grep -q "leftover temporary" "$WORK/inspect.out"; then
+    echo "ok   inspect lists the leftover temporary"
+  else
+    echo "FAIL: inspect does not list the leftover temporary" >&2
+    cat "$WORK/inspect.out" >&2
+    failures=$((failures + 1))
+  fi
+  # The other rank may take a moment to die after mpiexec has gone.
+  for _ in $(seq 50); do
+    alive=0
+    for r in "${ranks[@]}"; do kill -0 "$r" 2>/dev/null && alive=1; done
+    ((alive == 0)) && break
+    sleep 0.2
+  done
+  run 2 make rand --shape 1000 --seed 1 --out "$CK" --name w >/dev/null
+  left=$(compgen -G "$WORK/.ck.h5.tmp.*" | wc -l || true)
+  if [[ $left -eq 0 ]]; then
+    echo "ok   the next successful save removed the leftover"
+  else
+    echo "FAIL: $left leftover temporary file(s) after a successful save" >&2
+    failures=$((failures + 1))
+  fi
+else
+  echo "FAIL: no temporary appeared within 60 s:" >&2
+  cat "$WORK/d.out" >&2
+  kill_job
+  failures=$((failures + 1))
+fi
+
+# (4) Two jobs saving different tensors to the same path at once: the file
+# is one of them, whole.
+for round in 1 2 3; do
+  "$MPIEXEC" "${MPI_FLAGS[@]}" -np 2 "$DTENSOR" make rand --shape 20000 \
+    --seed 11 --out "$CK" --name w >"$WORK/r1.out" 2>&1 &
+  p1=$!
+  "$MPIEXEC" "${MPI_FLAGS[@]}" -np 2 "$DTENSOR" make rand --shape 30000 \
+    --seed 12 --out "$CK" --name w >"$WORK/r2.out" 2>&1 &
+  p2=$!
+  wait "$p1" || true
+  wait "$p2" || true
+  C1=$(sed -n 's/^checksum //p' "$WORK/r1.out")
+  C2=$(sed -n 's/^checksum //p' "$WORK/r2.out")
+  if check ${C1:+"$C1"} ${C2:+"$C2"}; then
+    echo "ok   two concurrent saves (round $round): ck.h5 is one of them, whole"
+  else
+    failures=$((failures + 1))
+  fi
+done
 
 if [[ $failures -ne 0 ]]; then
   echo "$failures check(s) failed" >&2

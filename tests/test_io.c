@@ -622,7 +622,7 @@ static void c_ndim9_space(hid_t f, hid_t d) {
                        H5P_DEFAULT, H5P_DEFAULT);
   /* attributes of a valid 2-d tensor on a 9-d dataset, ndim 9 */
   put_str(n, "dtensor_format", "dtensor-checkpoint");
-  put_i64(n, "dtensor_version", 1);
+  put_i64(n, "dtensor_version", 2);
   put_str(n, "dtype", "float32");
   put_i64(n, "ndim", 9);
   int64_t shape[9] = {1, 1, 1, 1, 1, 1, 1, 4, 5};
@@ -677,7 +677,7 @@ static void c_format(hid_t f, hid_t d) {
 }
 static void c_version(hid_t f, hid_t d) {
   (void)f;
-  put_i64(d, "dtensor_version", 2);
+  put_i64(d, "dtensor_version", 3);
 }
 static void c_shape_float(hid_t f, hid_t d) {
   (void)f;
@@ -711,8 +711,10 @@ static void c_grad_shape(hid_t f, hid_t d) {
   hid_t sp = H5Screate_simple(2, dims, NULL);
   hid_t g = H5Dcreate2(f, "x@grad", H5T_NATIVE_FLOAT, sp, H5P_DEFAULT,
                        H5P_DEFAULT, H5P_DEFAULT);
+  float zero[20] = {0};
+  H5Dwrite(g, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zero);
   put_str(g, "dtensor_format", "dtensor-checkpoint");
-  put_i64(g, "dtensor_version", 1);
+  put_i64(g, "dtensor_version", 2);
   put_str(g, "dtype", "float32");
   put_i64(g, "ndim", 2);
   int64_t shape[2] = {5, 4};
@@ -721,6 +723,7 @@ static void c_grad_shape(hid_t f, hid_t d) {
   put_i64(g, "requires_grad", 0);
   uint64_t c = 0;
   put_attr(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, -1, &c);
+  put_attr(g, "meta_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, -1, &c);
   H5Dclose(g);
   H5Sclose(sp);
 }
@@ -739,7 +742,7 @@ static const craft crafts[] = {
     {"missing checksum", c_no_checksum, DT_ERR_FORMAT, "'checksum' is missing"},
     {"missing layout", c_no_layout, DT_ERR_FORMAT, "'layout' is missing"},
     {"wrong format name", c_format, DT_ERR_FORMAT, "pytorch-zip"},
-    {"wrong version", c_version, DT_ERR_FORMAT, "version 2"},
+    {"wrong version", c_version, DT_ERR_FORMAT, "version 3"},
     {"shape of floats", c_shape_float, DT_ERR_FORMAT, "not integer"},
     {"dtype of integer type", c_dtype_int, DT_ERR_FORMAT, "not a string"},
     {"signed checksum", c_checksum_signed, DT_ERR_FORMAT, "unsigned 64-bit"},

@@ -1,13 +1,36 @@
 /*
  * inspect.c - `dtensor inspect FILE`: list a checkpoint's tensors and verify
  * every checksum by loading each one (split on axis 0 over the job's ranks,
- * gradient included). Exits 1 when the file cannot be listed or any tensor
- * fails to load or verify.
+ * gradient included), and list temporaries that interrupted saves left
+ * beside it. Exits 1 when the file cannot be listed or any tensor fails to
+ * load or verify.
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Rank 0: list the temporaries ".<file>.tmp.*" that interrupted saves to
+ * `path` left beside it (the next successful save removes them). */
+static void list_leftovers(const cli_env *env, const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  char dir[4096], prefix[512];
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path)
+                                          : 1,
+           slash ? path : ".");
+  snprintf(prefix, sizeof prefix, ".%.400s.tmp.", base);
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d));)
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+      printf("leftover temporary of an interrupted save: %s/%s (removed by "
+             "the next successful save)\n",
+             dir, e->d_name);
+  if (d)
+    closedir(d);
+  (void)env;
+}
 
 /* What loading one tensor says about it: "ok", "CHECKSUM MISMATCH", or the
  * error's name. */
@@ -56,6 +79,7 @@ int cli_inspect(const cli_env *env, int argc, char **argv) {
   if (env->rank == 0) {
     printf("%s: %d tensor(s), generator seed %llu offset %llu\n", path, n,
            (unsigned long long)seed, (unsigned long long)offset);
+    list_leftovers(env, path);
     printf("%-*s  %-7s  %-16s  %-22s  %-13s  %-4s  %-18s  %s\n", w, "name",
            "dtype", "shape", "saved layout", "requires_grad", "grad",
            "checksum", "verified");

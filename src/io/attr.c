@@ -1,9 +1,11 @@
 /*
- * io_attr.c - the checkpoint format's small pieces: HDF5 error capture,
- * tensor-name rules, dtype <-> HDF5 type, and the attributes of tensors and
- * of the root group, written and (above all) validated: nothing read from a
- * file is trusted before it has been checked against the dataset it
- * describes.
+ * attr.c - the checkpoint format's small pieces: HDF5 error capture,
+ * tensor-name rules, dtype <-> HDF5 type, property lists, and the
+ * attributes of tensors and of the root group, written and (above all)
+ * validated: nothing read from a file is trusted before it has been
+ * checked against the dataset it describes and against the metadata
+ * checksum. Called by rank 0 only (open.c, save.c): nothing here is
+ * collective.
  */
 #include "io_internal.h"
 
@@ -40,6 +42,8 @@ dt_err dt__h5_error(dt_err code, const char *fmt, ...) {
   va_end(ap);
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, inner);
   H5Eclear2(H5E_DEFAULT);
+  /* One line: HDF5's descriptions may end in ctime()'s newline. */
+  inner[strcspn(inner, "\n")] = '\0';
   if (inner[0])
     return dt__error(code, "%s: %s", what, inner);
   return dt__error(code, "%s", what);
@@ -185,7 +189,25 @@ static dt_err put_u64(hid_t obj, const char *name, uint64_t v) {
   return err;
 }
 
-dt_err dt__io_write_meta(hid_t dset, const dt__io_meta *m) {
+uint64_t dt__io_meta_sum(const char *dname, const dt__io_meta *m) {
+  uint64_t h = dt__hash_mix(0x6474656e736f72ull, DT_IO_VERSION);
+  h = dt__hash_bytes(h, dname, strlen(dname));
+  h = dt__hash_mix(h, (uint64_t)m->dtype);
+  h = dt__hash_mix(h, (uint64_t)m->ndim);
+  for (int d = 0; d < m->ndim; d++)
+    h = dt__hash_mix(h, (uint64_t)m->shape[d]);
+  h = dt__hash_bytes(h, m->layout, strlen(m->layout));
+  h = dt__hash_mix(h, m->requires_grad ? 1 : 0);
+  h = dt__hash_mix(h, m->has_grad ? 1 : 0);
+  return dt__hash_mix(h, m->checksum);
+}
+
+uint64_t dt__io_root_sum(uint64_t seed, uint64_t offset) {
+  uint64_t h = dt__hash_mix(0x726f6f74ull, DT_IO_VERSION);
+  return dt__hash_mix(dt__hash_mix(h, seed), offset);
+}
+
+dt_err dt__io_write_meta(hid_t dset, const char *dname, const dt__io_meta *m) {
   DT_CALL(put_str(dset, "dtensor_format", DT_IO_FORMAT));
   DT_CALL(put_i32(dset, "dtensor_version", DT_IO_VERSION));
   DT_CALL(put_str(dset, "dtype", dt_dtype_name(m->dtype)));
@@ -200,14 +222,78 @@ dt_err dt__io_write_meta(hid_t dset, const dt__io_meta *m) {
   DT_CALL(err);
   DT_CALL(put_str(dset, "layout", m->layout));
   DT_CALL(put_i32(dset, "requires_grad", m->requires_grad ? 1 : 0));
-  return put_u64(dset, "checksum", m->checksum);
+  DT_CALL(put_u64(dset, "checksum", m->checksum));
+  return put_u64(dset, "meta_checksum", dt__io_meta_sum(dname, m));
+}
+
+static dt_err set_u64(hid_t obj, const char *name, uint64_t v) {
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_UINT64, &v);
+  if (a >= 0 && H5Aclose(a) < 0)
+    rc = -1;
+  if (rc < 0)
+    return dt__h5_error(DT_ERR_IO, "cannot write attribute '%s'", name);
+  return DT_OK;
+}
+
+dt_err dt__io_write_sums(hid_t dset, const char *dname, const dt__io_meta *m) {
+  DT_CALL(set_u64(dset, "checksum", m->checksum));
+  return set_u64(dset, "meta_checksum", dt__io_meta_sum(dname, m));
 }
 
 dt_err dt__io_write_root(hid_t file, uint64_t seed, uint64_t offset) {
   DT_CALL(put_str(file, "dtensor_format", DT_IO_FORMAT));
   DT_CALL(put_i32(file, "dtensor_version", DT_IO_VERSION));
   DT_CALL(put_u64(file, "rng_seed", seed));
-  return put_u64(file, "rng_offset", offset);
+  DT_CALL(put_u64(file, "rng_offset", offset));
+  return put_u64(file, "meta_checksum", dt__io_root_sum(seed, offset));
+}
+
+/* ---- property lists ------------------------------------------------------ */
+
+hid_t dt__io_fapl(size_t alignment) {
+  hid_t p = H5Pcreate(H5P_FILE_ACCESS);
+  if (p < 0)
+    return -1;
+  bool ok = H5Pset_fapl_sec2(p) >= 0 &&
+            H5Pset_libver_bounds(p, H5F_LIBVER_V110, H5F_LIBVER_V110) >= 0 &&
+            H5Pset_elink_file_cache_size(p, 0) >= 0 &&
+            (!alignment ||
+             H5Pset_alignment(p, (hsize_t)64 << 10, (hsize_t)alignment) >= 0);
+  if (!ok) {
+    H5Pclose(p);
+    return -1;
+  }
+  return p;
+}
+
+/* Refuses to open the target of any external link. */
+static herr_t deny_elink(const char *parent_file, const char *parent_group,
+                         const char *child_file, const char *child_object,
+                         unsigned *acc_flags, hid_t fapl_id, void *op_data) {
+  (void)parent_file, (void)parent_group, (void)child_file, (void)child_object;
+  (void)acc_flags, (void)fapl_id, (void)op_data;
+  return -1;
+}
+
+hid_t dt__io_lapl(void) {
+  /* A dataset access list is a link access list too (H5Dopen takes it). */
+  hid_t p = H5Pcreate(H5P_DATASET_ACCESS);
+  if (p >= 0 && (H5Pset_elink_cb(p, deny_elink, NULL) < 0 ||
+                 H5Pset_nlinks(p, 1) < 0)) {
+    H5Pclose(p);
+    return -1;
+  }
+  return p;
+}
+
+hid_t dt__io_ocpl(H5I_type_t kind) {
+  hid_t p = H5Pcreate(kind == H5I_GROUP ? H5P_GROUP_CREATE : H5P_DATASET_CREATE);
+  if (p >= 0 && H5Pset_obj_track_times(p, 0) < 0) {
+    H5Pclose(p);
+    return -1;
+  }
+  return p;
 }
 
 /* ---- reading and validating attributes ----------------------------------- */
@@ -265,50 +351,76 @@ static bool attr_single(const attr_h *h) {
   return h->scls == H5S_SCALAR || (h->scls == H5S_SIMPLE && h->npoints == 1);
 }
 
+/* A fixed-length string attribute of at most cap - 1 characters. Its type
+ * is checked before anything is read: a string class, not variable-length
+ * (a variable-length string lives in the file's global heap, which a
+ * damaged file can make HDF5 crash or spin in), ASCII or UTF-8, at most 255
+ * bytes. The bytes after the first NUL must all be NUL (or spaces for a
+ * space-padded string): "float32\0JUNK" is refused. */
 static dt_err get_str(hid_t obj, const char *where, const char *name, char *buf,
                       size_t cap) {
   attr_h h;
   DT_CALL(attr_open(obj, where, name, &h));
   dt_err err = DT_OK;
-  if (h.cls != H5T_STRING || !attr_single(&h)) {
-    err = dt__error(DT_ERR_FORMAT, "%s: attribute '%s' is not a string", where,
-                    name);
+  char raw[256];
+  hid_t m = -1;
+  htri_t var = h.cls == H5T_STRING ? H5Tis_variable_str(h.type) : 0;
+  size_t fsize = h.cls == H5T_STRING ? H5Tget_size(h.type) : 0;
+  H5T_cset_t cset = h.cls == H5T_STRING ? H5Tget_cset(h.type) : H5T_CSET_ERROR;
+  H5T_str_t pad = h.cls == H5T_STRING ? H5Tget_strpad(h.type) : H5T_STR_ERROR;
+  if (h.cls != H5T_STRING || !attr_single(&h) || var != 0) {
+    err = dt__error(DT_ERR_FORMAT, "%s: attribute '%s' is not a %s", where,
+                    name,
+                    var > 0 ? "fixed-length string (variable-length strings "
+                              "are not read)"
+                            : "string");
     goto out;
   }
-  hid_t m = H5Tcopy(H5T_C_S1);
-  htri_t var = H5Tis_variable_str(h.type);
-  size_t fsize = H5Tget_size(h.type);
-  if (m < 0 || var < 0 || H5Tset_cset(m, H5Tget_cset(h.type)) < 0) {
-    err = dt__h5_error(DT_ERR_HDF5, "%s: cannot read attribute '%s'", where,
-                       name);
-  } else if (var) {
-    char *s = NULL;
-    if (H5Tset_size(m, H5T_VARIABLE) < 0 || H5Aread(h.a, m, &s) < 0)
-      err = dt__h5_error(DT_ERR_HDF5, "%s: cannot read attribute '%s'", where,
-                         name);
-    else if (!s || strlen(s) >= cap)
-      err = dt__error(DT_ERR_FORMAT, "%s: attribute '%s' is %s", where, name,
-                      s ? "too long" : "a null string");
-    else
-      memcpy(buf, s, strlen(s) + 1);
-    if (s)
-      H5free_memory(s);
-  } else if (fsize >= cap) {
+  if ((cset != H5T_CSET_ASCII && cset != H5T_CSET_UTF8) ||
+      (pad != H5T_STR_NULLTERM && pad != H5T_STR_NULLPAD &&
+       pad != H5T_STR_SPACEPAD)) {
+    err = dt__error(DT_ERR_FORMAT,
+                    "%s: attribute '%s' has an unknown character set or "
+                    "padding",
+                    where, name);
+    goto out;
+  }
+  if (fsize == 0 || fsize > cap || fsize >= sizeof raw) {
     err = dt__error(DT_ERR_FORMAT, "%s: attribute '%s' is too long (%zu bytes)",
                     where, name, fsize);
-  } else {
-    /* One more byte than the file's string: room for the terminator
-     * whatever its padding. */
-    memset(buf, 0, cap);
-    if (H5Tset_size(m, fsize + 1) < 0 ||
-        H5Tset_strpad(m, H5T_STR_NULLTERM) < 0 || H5Aread(h.a, m, buf) < 0)
-      err = dt__h5_error(DT_ERR_HDF5, "%s: cannot read attribute '%s'", where,
-                         name);
-    buf[cap - 1] = '\0';
+    goto out;
   }
+  /* Read the file's bytes as they are (same size, no terminator added). */
+  memset(raw, 0, sizeof raw);
+  m = H5Tcopy(H5T_C_S1);
+  if (m < 0 || H5Tset_size(m, fsize) < 0 || H5Tset_strpad(m, pad) < 0 ||
+      H5Tset_cset(m, cset) < 0 || H5Aread(h.a, m, raw) < 0) {
+    err = dt__h5_error(DT_ERR_HDF5, "%s: cannot read attribute '%s'", where,
+                       name);
+    goto out;
+  }
+  size_t len = strnlen(raw, fsize);
+  for (size_t i = len; i < fsize; i++)
+    if (raw[i] != '\0' && !(pad == H5T_STR_SPACEPAD && raw[i] == ' ')) {
+      err = dt__error(DT_ERR_FORMAT,
+                      "%s: attribute '%s' has bytes after its end (an "
+                      "embedded NUL)",
+                      where, name);
+      goto out;
+    }
+  if (pad == H5T_STR_SPACEPAD)
+    while (len > 0 && raw[len - 1] == ' ')
+      len--;
+  if (len >= cap) {
+    err = dt__error(DT_ERR_FORMAT, "%s: attribute '%s' is too long (%zu bytes)",
+                    where, name, len);
+    goto out;
+  }
+  memcpy(buf, raw, len);
+  buf[len] = '\0';
+out:
   if (m >= 0)
     H5Tclose(m);
-out:
   attr_close(&h);
   return err;
 }
@@ -320,7 +432,7 @@ static dt_err get_int(hid_t obj, const char *where, const char *name, bool u64,
   attr_h h;
   DT_CALL(attr_open(obj, where, name, &h));
   dt_err err = DT_OK;
-  if (h.cls != H5T_INTEGER || !attr_single(&h))
+  if (h.cls != H5T_INTEGER || !attr_single(&h) || H5Tget_size(h.type) > 8)
     err = dt__error(DT_ERR_FORMAT, "%s: attribute '%s' is not an integer",
                     where, name);
   else if (u64 &&
@@ -341,7 +453,7 @@ static dt_err get_shape(hid_t obj, const char *where, int ndim,
   DT_CALL(attr_open(obj, where, "shape", &h));
   dt_err err = DT_OK;
   bool empty = h.scls == H5S_NULL || (h.scls == H5S_SIMPLE && h.npoints == 0);
-  if (h.cls != H5T_INTEGER)
+  if (h.cls != H5T_INTEGER || H5Tget_size(h.type) > 8)
     err =
         dt__error(DT_ERR_FORMAT, "%s: attribute 'shape' is not integer", where);
   else if (ndim == 0 ? !empty
@@ -374,6 +486,11 @@ static dt_err check_format(hid_t obj, const char *where) {
   DT_CHECK(strcmp(fmt, DT_IO_FORMAT) == 0, DT_ERR_FORMAT,
            "%s: dtensor_format is '%s', not '" DT_IO_FORMAT "'", where, fmt);
   DT_CALL(get_int(obj, where, "dtensor_version", false, &version));
+  DT_CHECK(version != 1, DT_ERR_FORMAT,
+           "%s: format version 1 (written before dtensor protected its "
+           "metadata with a checksum) is no longer read: load it with the "
+           "dtensor that wrote it and save it again",
+           where);
   DT_CHECK(version == DT_IO_VERSION, DT_ERR_FORMAT,
            "%s: format version %lld is not supported (this library reads "
            "version %d)",
@@ -429,8 +546,46 @@ static dt_err check_space(hid_t dset, const char *where, const dt__io_meta *m) {
   return DT_OK;
 }
 
+/* The data must be stored in the file itself (no external raw storage, no
+ * virtual dataset) and, when contiguous or chunked without filters, the
+ * storage HDF5 allocated must hold the declared extent within the file, so
+ * a tiny file cannot make every rank allocate what it declares. */
+static dt_err check_storage(hid_t dset, const char *where, int64_t bytes,
+                            int64_t file_size) {
+  hid_t p = H5Dget_create_plist(dset);
+  if (p < 0)
+    return dt__h5_error(DT_ERR_HDF5, "%s: cannot read the storage properties",
+                        where);
+  int next = H5Pget_external_count(p);
+  H5D_layout_t lay = H5Pget_layout(p);
+  int nfilt = H5Pget_nfilters(p);
+  H5Pclose(p);
+  DT_CHECK(next == 0, DT_ERR_FORMAT,
+           "%s: the data are stored outside the file (external storage), "
+           "which a checkpoint never does",
+           where);
+  DT_CHECK(lay == H5D_CONTIGUOUS || lay == H5D_CHUNKED || lay == H5D_COMPACT,
+           DT_ERR_FORMAT,
+           "%s: the dataset is %s, not stored in the file itself", where,
+           lay == H5D_VIRTUAL ? "virtual" : "of an unknown layout");
+  DT_CHECK(nfilt >= 0, DT_ERR_FORMAT, "%s: unreadable filter pipeline", where);
+  if (bytes == 0 || lay == H5D_COMPACT || nfilt > 0)
+    return DT_OK;
+  hsize_t have = H5Dget_storage_size(dset);
+  haddr_t at = lay == H5D_CONTIGUOUS ? H5Dget_offset(dset) : 0;
+  bool inside = lay != H5D_CONTIGUOUS ||
+                (at != HADDR_UNDEF && at <= (haddr_t)file_size &&
+                 (haddr_t)bytes <= (haddr_t)file_size - at);
+  H5Eclear2(H5E_DEFAULT);
+  DT_CHECK(have >= (hsize_t)bytes && inside, DT_ERR_FORMAT,
+           "%s: the file stores %llu bytes for it but its shape needs %lld "
+           "(a truncated or damaged file)",
+           where, (unsigned long long)(inside ? have : 0), (long long)bytes);
+  return DT_OK;
+}
+
 dt_err dt__io_read_meta(hid_t dset, const char *file, const char *name,
-                        dt__io_meta *m) {
+                        int64_t file_size, dt__io_meta *m, uint64_t *msum) {
   char where[DT_NAME_MAX + 300];
   snprintf(where, sizeof where, "tensor '%s' in '%.200s'", name, file);
   memset(m, 0, sizeof *m);
@@ -472,6 +627,7 @@ dt_err dt__io_read_meta(hid_t dset, const char *file, const char *name,
   H5Tclose(t);
   DT_CHECK(ok, DT_ERR_FORMAT,
            "%s: the dataset's element type is not how %s is stored", where, dt);
+  DT_CALL(check_storage(dset, where, bytes, file_size));
 
   DT_CALL(get_int(dset, where, "requires_grad", false, &v));
   DT_CHECK(v == 0 || v == 1, DT_ERR_FORMAT,
@@ -480,7 +636,8 @@ dt_err dt__io_read_meta(hid_t dset, const char *file, const char *name,
            "%s: a %s tensor cannot require grad", where, dt);
   m->requires_grad = v == 1;
   DT_CALL(get_int(dset, where, "checksum", true, &m->checksum));
-  return get_str(dset, where, "layout", m->layout, sizeof m->layout);
+  DT_CALL(get_str(dset, where, "layout", m->layout, sizeof m->layout));
+  return get_int(dset, where, "meta_checksum", true, msum);
 }
 
 htri_t dt__io_is_tensor(hid_t dset) {
@@ -500,5 +657,12 @@ dt_err dt__io_read_root(hid_t file, const char *path, uint64_t *seed,
            where);
   DT_CALL(check_format(file, where));
   DT_CALL(get_int(file, where, "rng_seed", true, seed));
-  return get_int(file, where, "rng_offset", true, offset);
+  DT_CALL(get_int(file, where, "rng_offset", true, offset));
+  uint64_t msum = 0;
+  DT_CALL(get_int(file, where, "meta_checksum", true, &msum));
+  DT_CHECK(msum == dt__io_root_sum(*seed, *offset), DT_ERR_FORMAT,
+           "%s: the root group's metadata checksum does not match its "
+           "attributes (the file is damaged)",
+           where);
+  return DT_OK;
 }

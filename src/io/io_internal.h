@@ -1,0 +1,203 @@
+/*
+ * io_internal.h - what the checkpoint module's files share (src/io/):
+ *   attr.c   HDF5 error capture, name rules, dtype <-> HDF5 type, the
+ *            attributes of tensors and of the root group, written and
+ *            validated, and the metadata checksum;
+ *   open.c   rank 0 reads and validates a checkpoint's metadata alone and
+ *            broadcasts the verdict and the catalog (dt_list,
+ *            dt_load_rng_state use only this);
+ *   box.c    which box of a tensor each rank moves, cut into pieces;
+ *   save.c   dt_save; load.c dt_load;
+ *   sum.c    data checksums computed while the I/O runs.
+ * Included only by the files of src/io/ (it pulls in hdf5.h, which nothing else in
+ * the library needs).
+ *
+ * No HDF5 call is collective anywhere in this module: rank 0 alone reads
+ * and writes the metadata with the sequential (sec2) driver; a save's data
+ * are written by every rank with pwrite at offsets rank 0 broadcast, a
+ * load's read by every rank through its own sequential HDF5 handle. Every
+ * failure is local and agreed (dt__agree) before the next step, so no rank
+ * can be left waiting inside HDF5.
+ */
+#ifndef DT_IO_INTERNAL_H
+#define DT_IO_INTERNAL_H
+
+#include "internal.h"
+
+#include <hdf5.h>
+
+#define DT_IO_FORMAT "dtensor-checkpoint"
+#define DT_IO_VERSION 2
+/* The gradient of "<name>" is the dataset "<name>" DT_IO_GRAD_SUFFIX. */
+#define DT_IO_GRAD_SUFFIX "@grad"
+#define DT_IO_LAYOUT_MAX 63 /* characters of the "layout" attribute */
+#define DT_IO_PATH_MAX 4096
+/* Longest dataset name: a tensor name and its gradient suffix. */
+#define DT_IO_DNAME_MAX (DT_NAME_MAX + sizeof DT_IO_GRAD_SUFFIX)
+
+/* ---- HDF5 errors (attr.c) ------------------------------------------------ */
+
+/* HDF5 prints its error stack by default; the library never prints, so
+ * every public function silences it on entry and restores the caller's
+ * handler on exit. */
+typedef struct dt__h5quiet {
+  H5E_auto2_t func;
+  void *data;
+} dt__h5quiet;
+void dt__h5_quiet(dt__h5quiet *q);
+void dt__h5_restore(const dt__h5quiet *q);
+
+/* Record `code` with the message and, after ": ", the innermost message of
+ * HDF5's error stack (e.g. "truncated file: eof = ..."), then clear it. */
+dt_err dt__h5_error(dt_err code, const char *fmt, ...) DT_PRINTF(2, 3);
+
+/* ---- names (attr.c) ------------------------------------------------------ */
+
+/* DT_ERR_ARG unless `name` follows the rules in dtensor.h. */
+dt_err dt__io_check_name(const char *name);
+
+/* ---- per-tensor metadata (attr.c) ---------------------------------------- */
+
+typedef struct dt__io_meta {
+  dt_dtype dtype;
+  int ndim;
+  int64_t shape[DT_MAX_DIMS];
+  bool requires_grad;
+  bool has_grad; /* a "<name>@grad" dataset belongs to it */
+  uint64_t checksum;
+  char layout[DT_IO_LAYOUT_MAX + 1];
+} dt__io_meta;
+
+/* The dataset type of a dtype (a new handle: close it). Bool is h5py's
+ * enum {FALSE = 0, TRUE = 1} over a signed byte. Negative on failure. */
+hid_t dt__io_type(dt_dtype dtype);
+/* "split axis=0 ranks=4" and friends, from a tensor's layout. */
+void dt__io_layout_str(const dt_tensor *t, char *buf, size_t n);
+
+/* The metadata checksum of dataset `dname` (the "meta_checksum"
+ * attribute): every attribute the loader trusts, bound to the name. */
+uint64_t dt__io_meta_sum(const char *dname, const dt__io_meta *m);
+/* The root group's: format version and generator state. */
+uint64_t dt__io_root_sum(uint64_t seed, uint64_t offset);
+
+/* Attributes of a tensor dataset, in a fixed order; checksum and
+ * meta_checksum as given (a save writes 0, then the real values). */
+dt_err dt__io_write_meta(hid_t dset, const char *dname, const dt__io_meta *m);
+/* Overwrite the checksum and meta_checksum attributes in place. */
+dt_err dt__io_write_sums(hid_t dset, const char *dname, const dt__io_meta *m);
+/* Read and validate every attribute of `dset` against the dataset itself
+ * (dataspace, type, storage) except meta_checksum, which the caller checks
+ * once it knows has_grad. `file` and `dname` are for messages; file_size
+ * bounds where the data may be. DT_ERR_FORMAT for anything wrong in the
+ * file. */
+dt_err dt__io_read_meta(hid_t dset, const char *file, const char *dname,
+                        int64_t file_size, dt__io_meta *m, uint64_t *msum);
+/* True when `dset` carries a dtensor_format attribute (it claims to be a
+ * tensor); negative on an HDF5 failure. */
+htri_t dt__io_is_tensor(hid_t dset);
+
+/* Root-group attributes: format, version, generator state, meta_checksum. */
+dt_err dt__io_write_root(hid_t file, uint64_t seed, uint64_t offset);
+dt_err dt__io_read_root(hid_t file, const char *path, uint64_t *seed,
+                        uint64_t *offset);
+
+/* ---- property lists (attr.c) --------------------------------------------- */
+
+/* Sequential driver; files written in the newest format HDF5 1.10 knows
+ * (checksummed metadata); `alignment` 0 for reading. */
+hid_t dt__io_fapl(size_t alignment);
+/* Link access that never follows an external or soft link. */
+hid_t dt__io_lapl(void);
+/* Objects created without time stamps (byte-identical files). */
+hid_t dt__io_ocpl(H5I_type_t kind);
+
+/* ---- the catalog (open.c) ------------------------------------------------ */
+
+typedef struct dt__io_entry {
+  char name[DT_NAME_MAX + 1];
+  dt__io_meta m, gm; /* gm: the gradient's, when m.has_grad */
+} dt__io_entry;
+
+typedef struct dt__io_catalog {
+  uint64_t seed, offset;
+  int n;
+  dt__io_entry *e; /* malloc'ed, n entries */
+} dt__io_catalog;
+
+/* Collective. Rank 0 alone opens `path` with the sequential driver and
+ * reads and validates its root group and either tensor `only` (with its
+ * gradient) or, when only is NULL, every tensor in the file; the verdict
+ * is agreed and the catalog broadcast, so every rank has the same one or
+ * the same error. `fn` names the public function in messages. */
+dt_err dt__io_catalog_read(dt_ctx *ctx, const char *path, const char *only,
+                           dt__io_catalog *c);
+void dt__io_catalog_free(dt__io_catalog *c);
+
+/* Rank 0's checks of a path before HDF5 sees it: exists, a regular file
+ * (a FIFO or directory is refused without opening it), readable. */
+dt_err dt__io_probe(const char *path, int64_t *size);
+
+/* ---- boxes and pieces (box.c) -------------------------------------------- */
+
+/* What one rank moves for one dataset: a box of the global array and where
+ * its elements are in memory. */
+typedef struct dt__io_box {
+  int nd;
+  int64_t gshape[DT_MAX_DIMS]; /* the whole tensor's shape */
+  int64_t start[DT_MAX_DIMS], shape[DT_MAX_DIMS];
+  int64_t stride[DT_MAX_DIMS]; /* memory strides in elements */
+  char *base;                  /* the box's first element */
+  int64_t numel;
+} dt__io_box;
+
+/* This rank's box of t: its shard, or for a save of a replicated or 0-d
+ * tensor its balanced share of axis 0 (rank 0 writes a 0-d tensor). */
+void dt__io_box_of(const dt_tensor *t, bool saving, dt__io_box *b);
+
+/* A box is cut into pieces of at most `limit` bytes: single indices of the
+ * axes before k, runs of `rows` indices of axis k, whole axes after k. */
+typedef struct dt__io_plan {
+  int k;
+  int64_t rows, per, count; /* per: pieces per index of the outer axes */
+  size_t max_bytes;
+} dt__io_plan;
+void dt__io_plan_pieces(const dt__io_box *b, size_t esz, size_t limit,
+                        dt__io_plan *pl);
+/* Piece p: global start and extent; returns its memory offset in elements. */
+int64_t dt__io_piece(const dt__io_box *b, const dt__io_plan *pl, int64_t p,
+                     int64_t *start, int64_t *cnt);
+/* Dense C-order strides of `cnt` in ds; true when `stride` matches them on
+ * every axis that has more than one index (one stretch of memory). */
+bool dt__io_dense(int nd, const int64_t *cnt, const int64_t *stride,
+                  int64_t *ds);
+
+/* Largest transfer of one write or read per rank, in bytes (1 GiB);
+ * strided shards are packed through buffers of the context's chunk budget
+ * instead. A variable so tests can shrink it and exercise the splitting. */
+extern size_t dt__io_piece_max;
+
+/* ---- checksums overlapped with I/O (sum.c) ------------------------------- */
+
+/* A partial checksum: this rank's share of a tensor, positions [lo, hi) of
+ * `box` in C order. A load's data arrive in C order: positions [0, ready)
+ * are in memory. `sum` is dt_checksum's S over the share. */
+typedef struct dt__io_sum {
+  const dt__io_box *box;
+  dt_dtype dtype;
+  int64_t lo, hi;
+  atomic_llong ready;
+  atomic_ullong sum;
+} dt__io_sum;
+
+/* Run io(arg) on the calling thread (the only one to call MPI or HDF5) while
+ * other OpenMP threads compute the sums w[0..n-1]; the caller helps once io
+ * returns. Returns io's result; the sums are complete when it is DT_OK. */
+dt_err dt__io_overlap(dt_err (*io)(void *), void *arg, dt__io_sum *w, int n);
+/* Elements below which dt__io_overlap runs io, then hashes, on one thread
+ * (1 Mi); a variable so tests can make it 0. */
+extern int64_t dt__io_overlap_min;
+/* The hashes are dt__hash_stretch's and the final mixing
+ * dt__checksum_finish's (internal.h), so a checkpoint's checksum is
+ * dt_checksum's. */
+
+#endif /* DT_IO_INTERNAL_H */

@@ -1,0 +1,284 @@
+/*
+ * load.c - dt_load: rank 0 validates the tensor's metadata (open.c), every
+ * rank gets the same catalog entry, allocates its shard, and reads its own
+ * box through its own sequential HDF5 handle, in pieces whose checksums the
+ * rank's other threads compute while the next piece is read. No HDF5 call
+ * is collective: a rank whose read fails reports it at the next agreement,
+ * and the others are never left waiting inside HDF5. Bool data are checked
+ * to be 0 or 1, then the checksums are summed over the ranks and compared
+ * with the recorded ones.
+ */
+#include "io_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads go in pieces of at most this many bytes per rank, so the checksum
+ * of one piece is computed while the next one is read. */
+#define DT_IO_READ_PIECE ((size_t)64 << 20)
+
+/* One tensor being read: its dataset, the box this rank reads, the
+ * recorded checksum. */
+typedef struct rjob {
+  dt_tensor *t;
+  hid_t dset;
+  const char *name;
+  uint64_t want;
+  dt__io_box box;
+} rjob;
+
+/* This rank reads its own box into t's fresh dense shard, and hashes the
+ * part of it that no other rank hashes: all of it, or for a replicated
+ * tensor the rows it would write. */
+static void read_plan(rjob *r, dt__io_sum *w) {
+  const dt_tensor *t = r->t;
+  dt__io_box_of(t, false, &r->box);
+  w->box = &r->box;
+  w->dtype = t->dtype;
+  w->lo = 0;
+  w->hi = r->box.numel;
+  if (t->layout->kind == DT__L_REPLICATED || t->ndim == 0) {
+    dt__io_box share;
+    dt__io_box_of(t, true, &share);
+    int64_t row = t->ndim && t->shape[0] ? r->box.numel / t->shape[0] : 1;
+    w->lo = t->ndim ? share.start[0] * row : 0;
+    w->hi = w->lo + share.numel;
+  }
+  atomic_init(&w->ready, 0);
+  atomic_init(&w->sum, 0);
+}
+
+/* Read box b of `dset` piece by piece into the dense shard; each piece's
+ * element count is added to progress->ready as it lands. */
+static dt_err read_box(hid_t dset, hid_t mtype, const rjob *r,
+                       dt__io_sum *progress) {
+  const dt__io_box *b = &r->box;
+  size_t esz = dt_dtype_size(r->t->dtype);
+  dt__io_plan pl;
+  size_t limit =
+      dt__io_piece_max < DT_IO_READ_PIECE ? dt__io_piece_max : DT_IO_READ_PIECE;
+  dt__io_plan_pieces(b, esz, limit, &pl);
+  hid_t fs = H5Dget_space(dset);
+  if (fs < 0)
+    return dt__h5_error(DT_ERR_HDF5, "cannot read the dataspace of '%s'",
+                        r->name);
+  dt_err err = DT_OK;
+  for (int64_t p = 0; !err && p < pl.count; p++) {
+    hid_t ms = -1;
+    int64_t n = 1;
+    char *buf = b->base;
+    if (b->nd == 0) {
+      ms = H5Screate(H5S_SCALAR);
+      if (ms < 0 || H5Sselect_all(fs) < 0)
+        err = dt__h5_error(DT_ERR_HDF5, "cannot select '%s'", r->name);
+    } else {
+      int64_t st[DT_MAX_DIMS], cnt[DT_MAX_DIMS];
+      hsize_t hs[DT_MAX_DIMS], hc[DT_MAX_DIMS];
+      int64_t off = dt__io_piece(b, &pl, p, st, cnt);
+      for (int d = 0; d < b->nd; d++) {
+        hs[d] = (hsize_t)st[d];
+        hc[d] = (hsize_t)cnt[d];
+        n *= cnt[d];
+      }
+      buf += off * (int64_t)esz;
+      hsize_t hn = (hsize_t)n;
+      ms = H5Screate_simple(1, &hn, NULL);
+      if (ms < 0 ||
+          H5Sselect_hyperslab(fs, H5S_SELECT_SET, hs, NULL, hc, NULL) < 0)
+        err = dt__h5_error(DT_ERR_HDF5, "cannot select '%s'", r->name);
+    }
+    if (!err && H5Dread(dset, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+      err = dt__h5_error(DT_ERR_IO, "reading '%s' failed", r->name);
+    if (ms >= 0)
+      H5Sclose(ms);
+    if (!err)
+      atomic_fetch_add(&progress->ready, n);
+  }
+  H5Sclose(fs);
+  return err;
+}
+
+static dt_err read_one(const dt_ctx *ctx, rjob *r, dt__io_sum *w) {
+  if (r->t->numel == 0 || r->box.numel == 0)
+    return DT_OK;
+  if (dt__fault(ctx->comm, "load_read"))
+    return dt__error(DT_ERR_IO, "reading '%s' failed on rank %d: %s (injected "
+                                "at load_read)",
+                     r->name, ctx->rank, strerror(EIO));
+  /* The file's type in native byte order: no conversion for files written
+   * on a machine of the same endianness. */
+  hid_t ft = H5Dget_type(r->dset);
+  hid_t mt = ft < 0 ? -1 : H5Tget_native_type(ft, H5T_DIR_ASCEND);
+  dt_err err = mt < 0 ? dt__h5_error(DT_ERR_HDF5,
+                                     "cannot read the type of '%s'", r->name)
+                      : read_box(r->dset, mt, r, w);
+  if (mt >= 0)
+    H5Tclose(mt);
+  if (ft >= 0)
+    H5Tclose(ft);
+  return err;
+}
+
+/* The reads of a load, on the calling thread while the other threads hash
+ * what has arrived. Not collective. */
+typedef struct load_io {
+  const dt_ctx *ctx;
+  const char *path;
+  rjob *r;
+  dt__io_sum *w;
+  int n;
+} load_io;
+
+static dt_err load_data(void *arg) {
+  load_io *l = arg;
+  dt_err err = DT_OK;
+  if (dt__fault(l->ctx->comm, "load_open"))
+    err = dt__error(DT_ERR_IO, "cannot open '%s' on rank %d: %s (injected at "
+                               "load_open)",
+                    l->path, l->ctx->rank, strerror(EIO));
+  hid_t fapl = err ? -1 : dt__io_fapl(0), lapl = err ? -1 : dt__io_lapl();
+  hid_t f = fapl < 0 || lapl < 0 ? -1 : H5Fopen(l->path, H5F_ACC_RDONLY, fapl);
+  if (!err && f < 0)
+    err = dt__h5_error(DT_ERR_IO, "cannot open '%s' on rank %d", l->path,
+                       l->ctx->rank);
+  for (int k = 0; !err && k < l->n; k++) {
+    l->r[k].dset = H5Dopen2(f, l->r[k].name, lapl);
+    if (l->r[k].dset < 0)
+      err = dt__h5_error(DT_ERR_IO, "cannot open '%s' in '%s' on rank %d",
+                         l->r[k].name, l->path, l->ctx->rank);
+  }
+  for (int k = 0; !err && k < l->n; k++)
+    err = read_one(l->ctx, &l->r[k], &l->w[k]);
+  for (int k = 0; k < l->n; k++)
+    if (l->r[k].dset >= 0)
+      H5Dclose(l->r[k].dset);
+  if (f >= 0)
+    H5Fclose(f);
+  if (fapl >= 0)
+    H5Pclose(fapl);
+  if (lapl >= 0)
+    H5Pclose(lapl);
+  H5Eclear2(H5E_DEFAULT);
+  return err;
+}
+
+/* A bool shard holds only bytes 0 and 1. Not collective. */
+static dt_err check_bools(const rjob *r, const char *path) {
+  if (r->t->dtype != DT_BOOL || r->box.numel == 0)
+    return DT_OK;
+  const unsigned char *p = (const unsigned char *)r->box.base;
+  for (int64_t i = 0; i < r->box.numel; i++)
+    DT_CHECK(p[i] <= 1, DT_ERR_FORMAT,
+             "tensor '%s' in '%s': a bool element holds the byte %u, not 0 "
+             "or 1 (the file is damaged)",
+             r->name, path, p[i]);
+  return DT_OK;
+}
+
+/* Sum the partial checksums over the ranks and compare them with the
+ * recorded ones. Collective; the outcome is the same everywhere. */
+static dt_err verify(dt_ctx *ctx, const rjob *r, dt__io_sum *w, int n,
+                     const char *path) {
+  uint64_t S[2] = {0, 0};
+  for (int k = 0; k < n; k++)
+    S[k] = atomic_load(&w[k].sum);
+  int rc = MPI_Allreduce(MPI_IN_PLACE, S, n, MPI_UINT64_T, MPI_SUM, ctx->comm);
+  dt_err err =
+      rc == MPI_SUCCESS ? DT_OK : dt__mpi_error(rc, "MPI_Allreduce (sums)");
+  err = dt__agree(ctx->comm, err, 0);
+  for (int k = 0; !err && k < n; k++) {
+    const dt_tensor *t = r[k].t;
+    uint64_t c = dt__checksum_finish(t->dtype, t->ndim, t->shape, S[k]);
+    if (c != r[k].want)
+      err = dt__error(DT_ERR_CHECKSUM,
+                      "tensor '%s' in '%s': the data read have checksum "
+                      "0x%016llx but the file records 0x%016llx (the file is "
+                      "damaged)",
+                      r[k].name, path, (unsigned long long)c,
+                      (unsigned long long)r[k].want);
+  }
+  return err;
+}
+
+static dt_err load_impl(dt_ctx *ctx, const char *path, const char *name,
+                        const dt_opts *opts, dt_tensor **out) {
+  dt_err err =
+      path && out ? DT_OK : dt__error(DT_ERR_NULL, "path or out is NULL");
+  if (out)
+    *out = NULL;
+  if (!err)
+    err = dt__io_check_name(name);
+  uint64_t h = err ? 0
+                   : dt__hash_bytes(dt__hash_bytes(0, path, strlen(path)), name,
+                                    strlen(name));
+  err = dt__agree(ctx->comm, err, h);
+  dt__io_catalog c;
+  if (!err)
+    err = dt__io_catalog_read(ctx, path, name, &c);
+  if (err)
+    return err;
+  dt__io_meta m = c.e[0].m, gm = c.e[0].gm;
+  dt__io_catalog_free(&c);
+  /* The same verdict everywhere: every rank has the same entry. */
+  if (opts && opts->dtype != DT_DTYPE_DEFAULT && opts->dtype != m.dtype)
+    err = dt__error(DT_ERR_DTYPE,
+                    "'%s' holds %s, not %s: load it as saved, then convert "
+                    "with dt_redistribute",
+                    name, dt_dtype_name(m.dtype), dt_dtype_name(opts->dtype));
+  err = dt__agree(ctx->comm, err, 0);
+
+  dt_tensor *t = NULL, *g = NULL;
+  if (!err) {
+    dt_opts o = opts ? *opts : (dt_opts){0};
+    o.dtype = m.dtype;
+    err = dt_empty(ctx, m.ndim, m.shape, &o, &t);
+  }
+  if (!err && m.has_grad) {
+    err = dt__tensor_alloc(ctx, m.dtype, t->layout, &g);
+    err = dt__agree(ctx->comm, err, 0);
+  }
+  char gname[DT_IO_DNAME_MAX];
+  snprintf(gname, sizeof gname, "%s" DT_IO_GRAD_SUFFIX, name);
+  rjob r[2];
+  dt__io_sum w[2];
+  int nr = 0;
+  if (!err) {
+    r[nr] = (rjob){.t = t, .dset = -1, .name = name, .want = m.checksum};
+    read_plan(&r[nr], &w[nr]);
+    nr++;
+    if (g) {
+      r[nr] = (rjob){.t = g, .dset = -1, .name = gname, .want = gm.checksum};
+      read_plan(&r[nr], &w[nr]);
+      nr++;
+    }
+    load_io lio = {ctx, path, r, w, nr};
+    err = dt__io_overlap(load_data, &lio, w, nr);
+    for (int k = 0; !err && k < nr; k++)
+      err = check_bools(&r[k], path);
+    err = dt__agree(ctx->comm, err, 0);
+  }
+  if (!err)
+    err = verify(ctx, r, w, nr, path);
+  if (err) {
+    dt__tensor_free(g);
+    dt_tensor_destroy(&t);
+    return err;
+  }
+  t->requires_grad = t->requires_grad || m.requires_grad;
+  t->grad = g;
+  *out = t;
+  return DT_OK;
+}
+
+dt_err dt_load(dt_ctx *ctx, const char *path, const char *name,
+               const dt_opts *opts, dt_tensor **out) {
+  if (!ctx)
+    DT_RETURN(dt__error(DT_ERR_NULL, "ctx is NULL"));
+  dt__h5quiet q;
+  dt__h5_quiet(&q);
+  dt_err err = load_impl(ctx, path, name, opts, out);
+  dt__h5_restore(&q);
+  DT_RETURN(err);
+}
