@@ -1,0 +1,12 @@
+# Stage "tcp" (sourced by scripts/test.sh): the MPI suites once more, on the
+# main build ($DT_BUILD, no rebuild), with Open MPI forced onto TCP
+# (btl self,tcp over the loopback, pml ob1) and cross-memory attach off
+# (DT_NO_CMA=1): the messages of a multi-node job, on one node. ctest passes
+# the environment through (the tests set neither variable themselves).
+# 1 rank is left out (it sends no messages): the suites at 2, 3 and 4 ranks.
+# Measured on the 2-core machine while others worked: ~ s.
+if dt_stage_wanted tcp; then
+  OMPI_MCA_btl=self,tcp OMPI_MCA_pml=ob1 OMPI_MCA_btl_tcp_if_include=lo \
+    OMPI_MCA_btl_tcp_disable_family=6 DT_NO_CMA=1 \
+    dt_stage_ctest tcp "$DT_BUILD" -R '^test_.*\.np[234]$'
+fi
