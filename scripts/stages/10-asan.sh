@@ -5,12 +5,18 @@
 # Open MPI's, OpenMP's and HDF5's own allocations (tests/lsan.supp), and on
 # any UBSan report (halt_on_error). Under ASan cli_make_checksums runs a
 # smaller case set (DT_CHECKSUMS_QUICK, set by tests/CMakeLists.txt).
-# Trimmed to fit: nothing beyond that (see the measured time below).
 # Measured on the 2-core machine while others worked: build ~ s, tests ~ s.
 if dt_stage_wanted asan; then
   asan_dir=$DT_ROOT/build-asan
   cmake -S "$DT_ROOT" -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DDT_SANITIZE=ON >/dev/null
   cmake --build "$asan_dir" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
-  dt_stage_ctest asan "$asan_dir"
+  # Trimmed to fit: the MPI suites at 1-4 ranks, but test_autograd (the
+  # slowest by far under ASan) at 1 and 2 ranks only; of the script tests
+  # only the two that failed under ASan before (consumer_package,
+  # cli_make_checksums) plus the soak and kill tests; cli_tour,
+  # least_squares and the io_* scripts run in the main stage only.
+  dt_stage_ctest asan "$asan_dir" \
+    -R '^test_|^consumer_package$|^cli_make_checksums$|^soak$|^kill_copy$' \
+    -E '^test_autograd\.np[34]$'
 fi
