@@ -313,8 +313,10 @@ dt_err dt__matmul_backward(const dt_tensor *a, const dt_tensor *b,
   dt_layout *LC = NULL;
   dt_err err = out_layout(a->layout, b->shape[1], &LC);
   err = dt__agree(a->ctx->comm, err, 0);
-  if (err)
+  if (err) {
+    dt__layout_unref(&LC); /* built here, failed elsewhere */
     return err;
+  }
   if (dt__layout_equal(g->layout, LC) && g->dtype == a->dtype)
     g2 = dt__tensor_ref((dt_tensor *)g);
   else
