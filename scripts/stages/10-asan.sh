@@ -5,7 +5,10 @@
 # Open MPI's, OpenMP's and HDF5's own allocations (tests/lsan.supp), and on
 # any UBSan report (halt_on_error). Under ASan cli_make_checksums runs a
 # smaller case set (DT_CHECKSUMS_QUICK, set by tests/CMakeLists.txt).
-# Measured on the 2-core machine while others worked: build ~ s, tests ~ s.
+# Measured on the 2-core machine under a load of ~30 (six others building
+# and testing): build 15-60 s; the untrimmed suite (70 tests, 2 threads per
+# rank, busy-polling ranks) ran over 20 minutes; the set below, before the
+# ranks yielded, 1071 s. The 6-minute budget needs a quieter machine.
 if dt_stage_wanted asan; then
   asan_dir=$DT_ROOT/build-asan
   cmake -S "$DT_ROOT" -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
