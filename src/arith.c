@@ -516,8 +516,8 @@ dt_err dt__exact_sum(const dt_tensor *t, dt__xacc *out) {
   int nt = omp_in_parallel() ? 1 : dt__threads();
   if (hi - lo < 65536)
     nt = 1;
-  dt__xacc *acc = malloc(sizeof *acc * (size_t)nt);
-  int64_t *buf = malloc(sizeof(int64_t) * (DT_XLIMBS + 5) * 2);
+  dt__xacc *acc = dt__malloc(sizeof *acc * (size_t)nt);
+  int64_t *buf = dt__malloc(sizeof(int64_t) * (DT_XLIMBS + 5) * 2);
   dt_err err = acc && buf ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
   err = dt__agree(ctx->comm, err, 0);
   if (err) {

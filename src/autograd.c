@@ -120,7 +120,7 @@ dt_err dt__node_new(dt__op op, int nin, const dt_tensor *const *inputs,
     any = any || inputs[i]->requires_grad;
   if (!any)
     return DT_OK;
-  dt__node *n = calloc(1, sizeof *n);
+  dt__node *n = dt__calloc(1, sizeof *n);
   DT_CHECK(n, DT_ERR_NOMEM, "cannot allocate a graph node");
   atomic_init(&n->refs, 1);
   n->op = op;
@@ -465,7 +465,7 @@ static dt_err accumulate_leaf(dt_tensor *leaf, dt_tensor *g) {
 /* Nodes reachable from root, in discovery order, with in-graph use counts. */
 static dt_err collect(dt__node *root, dt__node ***list, int *count) {
   int cap = 64, n = 0, head = 0;
-  dt__node **v = malloc(sizeof *v * (size_t)cap);
+  dt__node **v = dt__malloc(sizeof *v * (size_t)cap);
   DT_CHECK(v, DT_ERR_NOMEM, "cannot allocate the graph walk");
   v[n++] = root;
   root->deps = -1; /* marks "seen"; reset below */
@@ -477,7 +477,7 @@ static dt_err collect(dt__node *root, dt__node ***list, int *count) {
         continue;
       if (n == cap) {
         cap *= 2;
-        dt__node **w = realloc(v, sizeof *v * (size_t)cap);
+        dt__node **w = dt__realloc(v, sizeof *v * (size_t)cap);
         if (!w) {
           for (int k = 0; k < n; k++)
             v[k]->deps = 0;
@@ -546,7 +546,7 @@ static dt_err run(dt__node *root, dt_tensor *g0, bool retain) {
     return err;
   }
   /* ready nodes: a stack, pushed in input order (the same on every rank) */
-  dt__node **ready = malloc(sizeof *ready * (size_t)count);
+  dt__node **ready = dt__malloc(sizeof *ready * (size_t)count);
   err = ready ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
   err = dt__agree(root->ctx->comm, err, 0);
   int top = 0;
@@ -719,7 +719,7 @@ dt_err dt_gradcheck(dt_gradcheck_fn fn, void *arg, int n,
   ctx->grad_enabled = false;
   for (int i = 0; i < n && !err; i++) {
     dt_tensor *x = inputs[i];
-    double *ga = malloc(sizeof(double) * (size_t)(x->numel ? x->numel : 1));
+    double *ga = dt__malloc(sizeof(double) * (size_t)(x->numel ? x->numel : 1));
     err = ga ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
     err = dt__agree(ctx->comm, err, 0);
     if (!err) {

@@ -58,9 +58,9 @@ dt_err dt__cma_setup(dt_ctx *ctx) {
 #else
   ok = 0;
 #endif
-  cma_card *all = malloc(sizeof *all * (size_t)P);
-  ctx->cma_pid = malloc(sizeof(int64_t) * (size_t)P);
-  ctx->cma_node = malloc(sizeof(int64_t) * (size_t)P);
+  cma_card *all = dt__malloc(sizeof *all * (size_t)P);
+  ctx->cma_pid = dt__malloc(sizeof(int64_t) * (size_t)P);
+  ctx->cma_node = dt__malloc(sizeof(int64_t) * (size_t)P);
   if (!all || !ctx->cma_pid || !ctx->cma_node)
     ok = 0;
   int any = all != NULL;

@@ -152,7 +152,7 @@ static dt_err gather_to(const dt_tensor *t, int root, void *buf) {
   } else if (!dt_is_contiguous(t)) {
     need = (size_t)t->lnumel * esz;
   }
-  void *tmp = need ? malloc(need) : NULL;
+  void *tmp = need ? dt__malloc(need) : NULL;
   dt_err err = (need && !tmp) || dt__fault(ctx->comm, "gather")
                    ? dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", need)
                    : DT_OK;
@@ -290,10 +290,10 @@ dt_err dt__gather_select(const dt_tensor *t, int64_t *const *idx,
   }
 
   /* Everyone packs its part; counts follow from the (replicated) layout. */
-  int *counts = malloc(sizeof(int) * (size_t)ctx->size);
-  int *displs = malloc(sizeof(int) * (size_t)ctx->size);
-  char *packed = malloc((size_t)mine.n * esz + 1);
-  char *all = malloc((size_t)total * esz + 1);
+  int *counts = dt__malloc(sizeof(int) * (size_t)ctx->size);
+  int *displs = dt__malloc(sizeof(int) * (size_t)ctx->size);
+  char *packed = dt__malloc((size_t)mine.n * esz + 1);
+  char *all = dt__malloc((size_t)total * esz + 1);
   dt_err err = DT_OK;
   if (total * (int64_t)esz >= INT32_MAX)
     err = dt__error(DT_ERR_OVERFLOW, "selection of %lld elements is too large",
@@ -694,8 +694,8 @@ static dt_err plan_pull(const plan *pl, const card *c, const box *I, item *it) {
   size_t esz = dt_dtype_size(dst->dtype);
   int64_t rows = box_vol(nd, I) / I->ext[nd - 1];
   it->nrows = rows;
-  it->remote = malloc(sizeof *it->remote * (size_t)rows);
-  it->local = malloc(sizeof *it->local * (size_t)rows);
+  it->remote = dt__malloc(sizeof *it->remote * (size_t)rows);
+  it->local = dt__malloc(sizeof *it->local * (size_t)rows);
   DT_CHECK(it->remote && it->local, DT_ERR_NOMEM, "cannot allocate");
   box theirs;
   layout_box(pl->src->layout, it->peer, &theirs);
@@ -759,7 +759,7 @@ static dt_err exchange(const plan *p) {
                  p->nd ? dst->lstride[p->nd - 1] : 1};
     for (int d = 0; d < p->ns; d++)
       mine.stride[d] = src->lstride[d];
-    cards = malloc(sizeof *cards * (size_t)P);
+    cards = dt__malloc(sizeof *cards * (size_t)P);
     err = dt__agree(ctx->comm,
                     cards ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate"),
                     0);
@@ -776,7 +776,8 @@ static dt_err exchange(const plan *p) {
   }
 
   /* ---- plan (a 0-d source that is not replicated has one owner: P == 1) */
-  item *rx = calloc((size_t)P, sizeof *rx), *tx = calloc((size_t)P, sizeof *tx);
+  item *rx = dt__calloc((size_t)P, sizeof *rx),
+       *tx = dt__calloc((size_t)P, sizeof *tx);
   int nrx = 0, ntx = 0;
   int64_t pieces = 0;
   err = rx && tx ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
@@ -794,7 +795,7 @@ static dt_err exchange(const plan *p) {
     }
     if (!direct(p, p->nd, &I, dst->lstride, ssz)) {
       size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
-      if (!(it->buf = malloc(nb ? nb : 1)))
+      if (!(it->buf = dt__malloc(nb ? nb : 1)))
         err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
     }
     pieces += cut_region(p->ns, &I, ssz).count;
@@ -814,7 +815,7 @@ static dt_err exchange(const plan *p) {
     *it = (item){peer, I, NULL, 0, NULL, NULL};
     if (!direct(p, p->ns, &I, src->lstride, ssz)) {
       size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
-      if (!(it->buf = malloc(nb ? nb : 1)))
+      if (!(it->buf = dt__malloc(nb ? nb : 1)))
         err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
     }
     pieces += cut_region(p->ns, &I, ssz).count;
@@ -825,8 +826,8 @@ static dt_err exchange(const plan *p) {
   if (!err && pieces > INT32_MAX)
     err = dt__error(DT_ERR_OVERFLOW, "too many messages in one exchange");
   if (!err && pieces > 0) {
-    x.req = malloc(sizeof *x.req * (size_t)pieces);
-    x.types = malloc(sizeof *x.types * (size_t)pieces);
+    x.req = dt__malloc(sizeof *x.req * (size_t)pieces);
+    x.types = dt__malloc(sizeof *x.types * (size_t)pieces);
     x.cap = (int)pieces;
     if (!x.req || !x.types)
       err = dt__error(DT_ERR_NOMEM, "cannot allocate %lld requests",

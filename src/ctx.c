@@ -63,7 +63,7 @@ dt_err dt_ctx_create(MPI_Comm comm, dt_ctx **ctx) {
   /* Failures come back as codes; the library decides what they mean. */
   MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
 
-  dt_ctx *c = calloc(1, sizeof *c);
+  dt_ctx *c = dt__calloc(1, sizeof *c);
   dt_err err = c ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate a context");
   err = dt__agree(dup, err, 0);
   if (err != DT_OK) {

@@ -120,8 +120,8 @@ static dt_err find_members(const dt_tensor *t, dt_ctx *dst, members *m) {
         MPI_Comm_group(dst->comm, &gd) != MPI_SUCCESS)
       err = dt__error(DT_ERR_MPI, "MPI_Comm_group failed");
     int n = dst->size;
-    int *in = malloc(sizeof(int) * (size_t)n),
-        *outr = malloc(sizeof(int) * (size_t)n);
+    int *in = dt__malloc(sizeof(int) * (size_t)n),
+        *outr = dt__malloc(sizeof(int) * (size_t)n);
     if (!err && (!in || !outr)) {
       err = dt__error(DT_ERR_NOMEM, "cannot allocate");
     } else if (!err) {
@@ -149,9 +149,9 @@ static dt_err find_members(const dt_tensor *t, dt_ctx *dst, members *m) {
   err = dt__agree(ctx->comm, err, h);
   if (err)
     return err;
-  int *table = malloc(sizeof(int) * 2 * (size_t)P);
-  m->dst_of_src = malloc(sizeof(int) * (size_t)P);
-  m->src_of_dst = malloc(sizeof(int) * (size_t)P);
+  int *table = dt__malloc(sizeof(int) * 2 * (size_t)P);
+  m->dst_of_src = dt__malloc(sizeof(int) * (size_t)P);
+  m->src_of_dst = dt__malloc(sizeof(int) * (size_t)P);
   err = table && m->dst_of_src && m->src_of_dst
             ? DT_OK
             : dt__error(DT_ERR_NOMEM, "cannot allocate the member table");
@@ -413,8 +413,8 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
   int64_t packn = t->lnumel < C ? t->lnumel : C;
   if (!err && ctx->rank == 0) {
     chunk = dt__alloc(2 * (size_t)C * esz);
-    req = malloc(sizeof *req * 3 * (size_t)ctx->size);
-    types = malloc(sizeof *types * 3 * (size_t)ctx->size);
+    req = dt__malloc(sizeof *req * 3 * (size_t)ctx->size);
+    types = dt__malloc(sizeof *types * 3 * (size_t)ctx->size);
     for (int r = 0; r < ctx->size; r++) {
       int64_t s0[DT_MAX_DIMS], n0[DT_MAX_DIMS];
       dt__runs R;
@@ -434,8 +434,8 @@ dt_err dt_deepcopy(const dt_tensor *t, dt_ctx *dst, dt_tensor **out) {
     if (B.cap >= INT32_MAX)
       err = dt__error(DT_ERR_OVERFLOW, "too many runs in one chunk");
     else {
-      B.len = malloc(sizeof *B.len * (size_t)(B.cap + 1));
-      B.disp = malloc(sizeof *B.disp * (size_t)(B.cap + 1));
+      B.len = dt__malloc(sizeof *B.len * (size_t)(B.cap + 1));
+      B.disp = dt__malloc(sizeof *B.disp * (size_t)(B.cap + 1));
     }
     if (!err && (!chunk || !req || !types || !B.len || !B.disp))
       err = dt__error(DT_ERR_NOMEM, "cannot allocate the %zu-byte chunk",

@@ -100,6 +100,12 @@ dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
   int rank;
   if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS)
     return dt__error(DT_ERR_MPI, "MPI_Comm_rank failed");
+  /* Tests: a simulated rank-local failure just before this agreement. */
+  if (dt__fault_agree() && local == DT_OK)
+    local = dt__error(DT_ERR_MPI,
+                      "simulated MPI failure on rank %d (fault "
+                      "injection)",
+                      rank);
   uint64_t in[4], out[4];
   in[0] = local ? ((uint64_t)local << 32) | (uint64_t)(0x7fffffff - rank) : 0;
   in[1] = arghash;
@@ -139,19 +145,6 @@ dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
                      "replicated arguments (shape, dtype, layout, scalars or "
                      "generator state) differ between ranks");
   return DT_OK;
-}
-
-/* ---- fault injection (tests) ----------------------------------------------
- */
-
-bool dt__fault(MPI_Comm comm, const char *site) {
-  const char *want = getenv("DT_FAULT_ALLOC");
-  if (!want || strcmp(want, site) != 0)
-    return false;
-  const char *r = getenv("DT_FAULT_RANK");
-  int rank = -1;
-  MPI_Comm_rank(comm, &rank);
-  return r && atoi(r) == rank;
 }
 
 /* ---- shapes -----------------------------------------------------------------

@@ -723,7 +723,7 @@ static dt_err scatter_from_root(dt_tensor *t, const void *data, dt_dtype sdt,
         need = (size_t)box_elems(t->layout, r) * ssz;
   } else if (sdt != t->dtype)
     need = (size_t)t->lnumel * ssz;
-  void *tmp = need ? malloc(need) : NULL;
+  void *tmp = need ? dt__malloc(need) : NULL;
   dt_err err = (need && !tmp) || dt__fault(ctx->comm, "scatter")
                    ? dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", need)
                    : DT_OK;
@@ -858,10 +858,16 @@ static dt_err check_tiling(int P, int ndim, const int64_t *shape,
                "start %lld, size %lld, global %lld)",
                r, d, (long long)b[d], (long long)b[ndim + d],
                (long long)shape[d]);
-      v *= b[ndim + d];
+      /* Extents fit the shape, but a zero on a later axis does not stop an
+       * earlier product from overflowing: saturate (an empty box is 0). */
+      if (v != 0 && !dt__mul_ok(v, b[ndim + d], &v))
+        v = INT64_MAX;
     }
-    total += v;
-    DT_CHECK(total <= numel, DT_ERR_LAYOUT,
+    for (int d = 0; d < ndim; d++)
+      if (b[ndim + d] == 0)
+        v = 0;
+    DT_CHECK(!__builtin_add_overflow(total, v, &total) && total <= numel,
+             DT_ERR_LAYOUT,
              "the declared boxes hold more elements than the shape (boxes "
              "overlap)");
   }
@@ -918,9 +924,11 @@ dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
       }
     }
   }
+  /* Only whether the box is empty matters here (its extents are checked
+   * after the exchange); a product could overflow. */
   int64_t lnumel = 1;
   for (int d = 0; !err && d < ndim; d++)
-    lnumel *= mine[ndim + d] > 0 ? mine[ndim + d] : 0;
+    lnumel = mine[ndim + d] > 0 ? lnumel : 0;
   if (!err && lnumel > 0 && buf == NULL)
     err =
         dt__error(DT_ERR_NULL, "buf is NULL but this rank's box is not empty");
@@ -934,7 +942,7 @@ dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
     DT_RETURN(err);
 
   size_t per = 2 * (size_t)ndim;
-  boxes = malloc(((size_t)ctx->size * per + 1) * sizeof(int64_t));
+  boxes = dt__malloc(((size_t)ctx->size * per + 1) * sizeof(int64_t));
   err =
       boxes ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate the box table");
   err = dt__agree(ctx->comm, err, 0);

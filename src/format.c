@@ -150,7 +150,7 @@ static bool word_is(const char *s, size_t n, const char *w, bool nocase) {
 static dt_err push(parser *p, tok v) {
   if (p->nvals == p->cap) {
     size_t cap = p->cap ? 2 * p->cap : 64;
-    tok *nv = realloc(p->vals, cap * sizeof *nv);
+    tok *nv = dt__realloc(p->vals, cap * sizeof *nv);
     if (!nv)
       return dt__error(DT_ERR_NOMEM, "cannot allocate %zu parsed values", cap);
     p->vals = nv;
@@ -221,7 +221,7 @@ static dt_err parse_float(const parser *p, size_t a, size_t b, double *out) {
         break;
     }
     size_t need = b - a + strlen(dp) + 1;
-    char *buf = need <= sizeof local ? local : malloc(need);
+    char *buf = need <= sizeof local ? local : dt__malloc(need);
     if (!buf)
       return dt__error(DT_ERR_NOMEM, "cannot copy a %zu-byte number", b - a);
     ok = convert(p->s, a, b, dp, buf, out);
@@ -523,7 +523,7 @@ dt_err dt__parse_literal_as(const char *s, dt_dtype default_float,
   if (!err) {
     DT_ASSERT((size_t)numel == p.nvals);
     size_t nbytes = p.nvals * dt_dtype_size(dt);
-    out = malloc(nbytes ? nbytes : 1);
+    out = dt__malloc(nbytes ? nbytes : 1);
     if (!out)
       err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nbytes);
   }
@@ -567,7 +567,7 @@ static void sb_add(sbuf *b, const char *s, size_t n) {
     size_t cap = b->cap ? b->cap : 256;
     while (b->len + n + 1 > cap)
       cap *= 2;
-    char *np = realloc(b->p, cap);
+    char *np = dt__realloc(b->p, cap);
     if (!np) {
       b->oom = true;
       return;
@@ -896,7 +896,7 @@ static dt_err format_impl(const dt_tensor *t, dt_err pre, char **str) {
   }
   void *vals = NULL;
   if (!err && t->numel > 0) {
-    vals = malloc((size_t)total * dt_dtype_size(t->dtype));
+    vals = dt__malloc((size_t)total * dt_dtype_size(t->dtype));
     if (!vals)
       err = dt__error(DT_ERR_NOMEM, "cannot allocate %lld printed elements",
                       (long long)total);

@@ -50,12 +50,64 @@ dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash);
 dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
                      int64_t *value);
 
+/* ------------------------------------------------------------------------ */
+/* Fault injection and the allocator (fault.c)                               */
+/* ------------------------------------------------------------------------ */
+
 /*
- * Tests: true when the environment asks this rank to fail the allocation at
- * `site` (DT_FAULT_ALLOC=site, DT_FAULT_RANK=rank in comm), so the paths
- * that recover from a failure on one rank can be exercised.
+ * Tests: true when the environment asks this rank to fail at `site`
+ * (DT_FAULT=site, or the older name DT_FAULT_ALLOC=site, and
+ * DT_FAULT_RANK=rank in comm), so the paths that recover from a failure on
+ * one rank can be exercised. Call it where a local failure would be handled,
+ * before the step that agrees on it.
  */
 bool dt__fault(MPI_Comm comm, const char *site);
+
+/*
+ * Counted faults, for loops that fail every step of an operation in turn:
+ *   DT__FAULT_ALLOC  the Nth allocation through dt__malloc, dt__calloc,
+ *                    dt__realloc or dt__alloc on this process returns NULL;
+ *   DT__FAULT_AGREE  the Nth dt__agree / dt__agree_max on this process
+ *                    contributes DT_ERR_MPI ("simulated MPI failure") as its
+ *                    local code: it stands for any rank-local failure (an MPI
+ *                    call, HDF5, the file system) just before an agreement.
+ *                    The rank still takes part in the Allreduce, so no rank
+ *                    is left in a collective; what is tested is that every
+ *                    agreement point's failure path frees everything and
+ *                    returns the same code everywhere.
+ * Each fires once. dt__fault_arm(kind, N) arms on the calling process only
+ * and restarts its count (N = 0 disarms that kind); the environment does the
+ * same at the first event after MPI_Init: DT_FAULT_NTH=N, DT_FAULT_AGREE=N,
+ * on rank DT_FAULT_RANK of MPI_COMM_WORLD (every rank when unset).
+ *
+ * A loop over N (see tests/test_fault.c):
+ *   for (long n = 1;; n++) {
+ *     if (rank == victim) dt__fault_arm(DT__FAULT_ALLOC, n);
+ *     err = operation(...);
+ *     bool fired = dt__fault_fired() > 0;   (agree on it: MPI_Allreduce)
+ *     dt__fault_disarm();
+ *     if (!fired) break;                    (err must be DT_OK here)
+ *     ... err must be DT_ERR_NOMEM on every rank, outputs NULL ...
+ *   }
+ * Every allocation the library makes must go through dt__malloc, dt__calloc,
+ * dt__realloc (memory for free()) or dt__alloc (storage, for dt__free), so
+ * that such a loop reaches it. */
+typedef enum dt__fault_kind { DT__FAULT_ALLOC, DT__FAULT_AGREE } dt__fault_kind;
+void dt__fault_arm(dt__fault_kind kind, long nth);
+void dt__fault_disarm(void);
+/* Faults fired since the last dt__fault_arm. */
+long dt__fault_fired(void);
+/* Events of a kind counted since it was armed. */
+long dt__fault_count(dt__fault_kind kind);
+/* Count one event; true when it is the one to fail (the allocator and
+ * dt__agree call these). */
+bool dt__fault_alloc(void);
+bool dt__fault_agree(void);
+
+/* malloc, calloc and realloc through the fault counter; free() the result. */
+void *dt__malloc(size_t n);
+void *dt__calloc(size_t n, size_t size);
+void *dt__realloc(void *p, size_t n);
 
 /* Return a user error from the current function. */
 #define DT_CHECK(cond, code, ...)                                              \

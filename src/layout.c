@@ -13,7 +13,7 @@
 
 static dt_layout *layout_new(dt__lkind kind, int nranks, int ndim,
                              const int64_t *shape) {
-  dt_layout *l = calloc(1, sizeof *l);
+  dt_layout *l = dt__calloc(1, sizeof *l);
   if (!l)
     return NULL;
   atomic_init(&l->refs, 1);
@@ -58,7 +58,7 @@ static dt_err layout_grid(int nranks, int ndim, const int64_t *shape,
   DT_CHECK(l, DT_ERR_NOMEM, "cannot allocate a layout");
   for (int d = 0; d < ndim; d++) {
     l->grid[d] = grid[d];
-    l->bounds[d] = malloc(((size_t)grid[d] + 1) * sizeof(int64_t));
+    l->bounds[d] = dt__malloc(((size_t)grid[d] + 1) * sizeof(int64_t));
     if (!l->bounds[d]) {
       layout_free(l);
       return dt__error(DT_ERR_NOMEM, "cannot allocate a layout");
@@ -95,7 +95,7 @@ dt_err dt__layout_boxes(int nranks, int ndim, const int64_t *shape,
   dt_layout *l = layout_new(DT__L_BOXES, nranks, ndim, shape);
   DT_CHECK(l, DT_ERR_NOMEM, "cannot allocate a layout");
   size_t n = (size_t)nranks * 2 * (size_t)(ndim ? ndim : 1);
-  l->boxes = malloc(n * sizeof(int64_t));
+  l->boxes = dt__malloc(n * sizeof(int64_t));
   if (!l->boxes) {
     layout_free(l);
     return dt__error(DT_ERR_NOMEM, "cannot allocate a layout");
@@ -369,7 +369,7 @@ dt_err dt__layout_slice(const dt_layout *l, int axis, int64_t start,
     }
     return DT_OK;
   }
-  int64_t *cut = malloc(((size_t)l->grid[axis] + 1) * sizeof(int64_t));
+  int64_t *cut = dt__malloc(((size_t)l->grid[axis] + 1) * sizeof(int64_t));
   DT_CHECK(cut, DT_ERR_NOMEM, "cannot allocate a layout");
   for (int k = 0; k <= l->grid[axis]; k++)
     cut[k] = kept_below(l->bounds[axis][k], start, step, n);
@@ -397,7 +397,7 @@ dt_err dt__layout_from_boxes(int nranks, int ndim, const int64_t *shape,
   for (int axis = 0; axis < ndim; axis++) {
     bool ok = true;
     int64_t pos = 0;
-    int64_t *cut = malloc(((size_t)nranks + 1) * sizeof(int64_t));
+    int64_t *cut = dt__malloc(((size_t)nranks + 1) * sizeof(int64_t));
     DT_CHECK(cut, DT_ERR_NOMEM, "cannot allocate a layout");
     cut[0] = 0;
     for (int r = 0; ok && r < nranks; r++) {

@@ -32,7 +32,7 @@ static bool row_split(const dt_layout *L) {
 static dt_err out_layout(const dt_layout *LA, int64_t m, dt_layout **out) {
   int P = LA->nranks;
   int64_t shape[2] = {LA->shape[0], m};
-  int64_t *boxes = malloc(sizeof(int64_t) * 4 * (size_t)P);
+  int64_t *boxes = dt__malloc(sizeof(int64_t) * 4 * (size_t)P);
   DT_CHECK(boxes, DT_ERR_NOMEM, "cannot allocate the box table");
   for (int r = 0; r < P; r++) {
     int64_t s[2], n[2];
@@ -197,8 +197,10 @@ static dt_err grad_a(const dt_tensor *a, const dt_tensor *b, const dt_tensor *g,
   dt_tensor *d = NULL;
   dt_err err = dt__tensor_alloc(a->ctx, a->dtype, a->layout, &d);
   err = dt__agree(a->ctx->comm, err, 0);
-  if (err)
+  if (err) {
+    dt__tensor_free(d); /* allocated here, failed elsewhere */
     return err;
+  }
   int64_t rows = d->lshape[0], k = a->shape[1], m = b->shape[1];
   const char *gp = dt__local_ptr(g), *bp = dt__local_ptr(b);
   char *dp = dt__local_ptr(d);
@@ -225,8 +227,9 @@ static dt_err grad_b(const dt_tensor *a, const dt_tensor *b, const dt_tensor *g,
   int64_t tile = (int64_t)(ctx->chunk_budget / (sizeof(dt__xacc) + 2 * per));
   tile = tile < 1 ? 1 : tile > total ? (total ? total : 1) : tile;
   dt_tensor *d = NULL;
-  dt__xacc *acc = malloc(sizeof *acc * (size_t)tile);
-  int64_t *in = malloc(per * (size_t)tile), *sum = malloc(per * (size_t)tile);
+  dt__xacc *acc = dt__malloc(sizeof *acc * (size_t)tile);
+  int64_t *in = dt__malloc(per * (size_t)tile),
+          *sum = dt__malloc(per * (size_t)tile);
   dt_err err = acc && in && sum ? DT_OK
                                 : dt__error(DT_ERR_NOMEM, "cannot allocate the "
                                                           "exact accumulators");
@@ -310,8 +313,10 @@ dt_err dt__matmul_backward(const dt_tensor *a, const dt_tensor *b,
   dt_layout *LC = NULL;
   dt_err err = out_layout(a->layout, b->shape[1], &LC);
   err = dt__agree(a->ctx->comm, err, 0);
-  if (err)
+  if (err) {
+    dt__layout_unref(&LC); /* built here, failed elsewhere */
     return err;
+  }
   if (dt__layout_equal(g->layout, LC) && g->dtype == a->dtype)
     g2 = dt__tensor_ref((dt_tensor *)g);
   else

@@ -121,6 +121,8 @@ static void cache_trim_locked(size_t limit) {
 }
 
 void *dt__alloc(size_t nbytes) {
+  if (dt__fault_alloc())
+    return NULL;
   size_t n = round_size(nbytes ? nbytes : 1);
   if (n >= DT_CACHE_MIN) {
     pthread_mutex_lock(&cache_lock);
@@ -184,7 +186,7 @@ void dt_cache_release(void) {
  */
 
 static dt_storage *storage_new(void *data, size_t nbytes, bool owned) {
-  dt_storage *s = malloc(sizeof *s);
+  dt_storage *s = dt__malloc(sizeof *s);
   if (!s)
     return NULL;
   atomic_init(&s->refs, 1);
@@ -206,7 +208,7 @@ static void storage_unref(dt_storage *s) {
 /* ---- tensors ------------------------------------------------------------- */
 
 static dt_tensor *tensor_shell(dt_ctx *ctx, dt_dtype dtype, dt_layout *layout) {
-  dt_tensor *t = calloc(1, sizeof *t);
+  dt_tensor *t = dt__calloc(1, sizeof *t);
   if (!t)
     return NULL;
   t->ctx = ctx;

@@ -189,7 +189,7 @@ static dt_err try_view(const dt_tensor *t, int nd, const int64_t *shape,
              "a 0-d view of a tensor spread over %d ranks is impossible; use "
              "dt_reshape",
              P);
-    int64_t *boxes = malloc((size_t)P * 2 * (size_t)nd * sizeof(int64_t));
+    int64_t *boxes = dt__malloc((size_t)P * 2 * (size_t)nd * sizeof(int64_t));
     DT_CHECK(boxes, DT_ERR_NOMEM, "cannot allocate the box table");
     for (int r = 0; r < P; r++) {
       int64_t os[DT_MAX_DIMS], oe[DT_MAX_DIMS];
