@@ -41,6 +41,7 @@ typedef struct config {
   double lr, noise;
   const char *ckpt, *resume;
   bool rng_restore;
+  bool grad_restore;
 } config;
 
 typedef struct state {
@@ -100,6 +101,8 @@ static dt_err resume(state *s, const config *c) {
   DT_TRY_GOTO(dt_load(s->ctx, c->resume, names[0], &rep, &s->w), err, done);
   DT_TRY_GOTO(dt_load(s->ctx, c->resume, names[1], NULL, &step), err, done);
   s->step = *(const int64_t *)dt_local_data(step); /* 0-d: replicated */
+  if (!c->grad_restore) /* forget g_{t-1}: the next update is another one */
+    DT_TRY_GOTO(dt_zero_grad(s->w), err, done);
   if (c->rng_restore)
     DT_TRY_GOTO(dt_load_rng_state(s->ctx, c->resume), err, done);
   if (dt_ctx_rank(s->ctx) == 0)
@@ -211,12 +214,17 @@ done:
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
-  config c = {.n = 2000, .k = 16, .steps = 30, .lr = 0.05, .rng_restore = true};
+  config c = {.n = 2000, .k = 16, .steps = 30, .lr = 0.05, .rng_restore = true,
+              .grad_restore = true};
   int bad = 0;
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(o, "--no-rng-restore")) {
       c.rng_restore = false;
+      continue;
+    }
+    if (!strcmp(o, "--no-grad-restore")) {
+      c.grad_restore = false;
       continue;
     }
     if (!v) {
@@ -249,7 +257,7 @@ int main(int argc, char **argv) {
     if (rank == 0)
       fprintf(stderr, "usage: restart [--n N] [--k K] [--lr LR] [--steps T] "
                       "[--every K] [--ckpt FILE] [--resume FILE] "
-                      "[--noise SIGMA] [--no-rng-restore]\n");
+                      "[--noise SIGMA] [--no-rng-restore] [--no-grad-restore]\n");
     MPI_Finalize();
     return 2;
   }

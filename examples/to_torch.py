@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 
 FORMAT = "dtensor-checkpoint"
-VERSION = 1
+VERSION = 2
 # dtensor dtype name -> (numpy dtype as stored, dt_dtype code of dtensor.h)
 DTYPES = {
     "float32": ("<f4", 1),
@@ -113,6 +113,39 @@ def read_checkpoint(path):
     return out, rng
 
 
+# ---- the metadata checksum (dtensor.h, "meta_checksum")
+def _mix(h, v):
+    return _fmix(h ^ ((v + 0x9E3779B97F4A7C15 + (h << 6)) & _MASK))
+
+
+def _mix_bytes(h, b):
+    n = len(b)
+    for i in range(0, n - n % 8, 8):
+        h = _mix(h, int.from_bytes(b[i:i + 8], "little"))
+    tail = b[n - n % 8:]
+    return _mix(h, int.from_bytes(tail, "little") ^ ((len(tail) << 56) & _MASK))
+
+
+def meta_checksum(dname, dtype, shape, layout, requires_grad, has_grad,
+                  data_checksum):
+    """The meta_checksum attribute of dataset `dname` (format version 2)."""
+    h = _mix(0x6474656E736F72, VERSION)
+    h = _mix_bytes(h, dname.encode())
+    h = _mix(h, DTYPES[dtype][1])
+    h = _mix(h, len(shape))
+    for n in shape:
+        h = _mix(h, int(n) & _MASK)
+    h = _mix_bytes(h, layout.encode())
+    h = _mix(h, 1 if requires_grad else 0)
+    h = _mix(h, 1 if has_grad else 0)
+    return _mix(h, data_checksum)
+
+
+def root_meta_checksum(seed, offset):
+    """The root group's meta_checksum: format version and generator state."""
+    return _mix(_mix(_mix(0x726F6F74, VERSION), seed & _MASK), offset & _MASK)
+
+
 def _check_name(name):
     parts = name.split("/")
     if (not 0 < len(name) <= 255 or "@" in name or
@@ -123,7 +156,7 @@ def _check_name(name):
                          "ASCII without spaces or '@', '/'-separated)" % name)
 
 
-def _put_dataset(f, name, array, dtype, requires_grad):
+def _put_dataset(f, name, array, dtype, requires_grad, has_grad=False):
     stored = DTYPES[dtype][0]
     a = np.ascontiguousarray(np.asarray(array).astype(stored))
     d = f.create_dataset(name, data=a)
@@ -136,9 +169,13 @@ def _put_dataset(f, name, array, dtype, requires_grad):
         at["shape"] = np.asarray(a.shape, dtype="<i8")
     else:
         at["shape"] = h5py.Empty("<i8")
-    at["layout"] = np.bytes_("replicated ranks=1")
+    layout = "replicated ranks=1"
+    at["layout"] = np.bytes_(layout)
     at["requires_grad"] = np.int32(1 if requires_grad else 0)
-    at["checksum"] = np.uint64(checksum(a, dtype))
+    cs = checksum(a, dtype)
+    at["checksum"] = np.uint64(cs)
+    at["meta_checksum"] = np.uint64(meta_checksum(
+        name, dtype, a.shape, layout, requires_grad, has_grad, cs))
 
 
 def write_checkpoint(path, tensors, rng_seed=DEFAULT_SEED, rng_offset=0):
@@ -167,8 +204,10 @@ def write_checkpoint(path, tensors, rng_seed=DEFAULT_SEED, rng_offset=0):
         f.attrs["dtensor_version"] = np.int32(VERSION)
         f.attrs["rng_seed"] = np.uint64(rng_seed)
         f.attrs["rng_offset"] = np.uint64(rng_offset)
+        f.attrs["meta_checksum"] = np.uint64(root_meta_checksum(rng_seed,
+                                                                rng_offset))
         for name, array, dtype, grad, rg in items:
-            _put_dataset(f, name, array, dtype, rg)
+            _put_dataset(f, name, array, dtype, rg, grad is not None)
             if grad is not None:
                 _put_dataset(f, name + "@grad", grad, dtype, False)
 

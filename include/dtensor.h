@@ -1150,7 +1150,7 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /*    0-d tensor has a scalar dataspace; an empty one a zero-sized axis.    */
 /*  - Attributes of each tensor dataset:                                    */
 /*      dtensor_format  string  "dtensor-checkpoint"                        */
-/*      dtensor_version int32   1                                           */
+/*      dtensor_version int32   2                                           */
 /*      dtype           string  "float32" "float64" "int32" "int64" "bool"  */
 /*      ndim            int32   0 .. DT_MAX_DIMS                            */
 /*      shape           int64[ndim]; an empty (null) attribute when ndim = 0 */
@@ -1171,6 +1171,19 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /*  - Root group attributes: dtensor_format, dtensor_version (as above),    */
 /*    rng_seed, rng_offset (uint64): the context's generator state, and     */
 /*    meta_checksum over the version and the generator state.               */
+/*  - The metadata checksums, with fmix as in dt_checksum and               */
+/*    mix(h, v) = fmix(h ^ (v + 0x9E3779B97F4A7C15 + (h << 6))) (mod 2^64), */
+/*    bytes(h, s) = mix over s's 8-byte little-endian words, then           */
+/*    mix(h, tail ^ (len(tail) << 56)) with the 0..7 remaining bytes as a   */
+/*    zero-padded little-endian word (a mix of 0 when none remain):         */
+/*      dataset: h = mix(0x6474656e736f72, version); h = bytes(h, name)     */
+/*      (the dataset's path without a leading '/', "<name>@grad" for a      */
+/*      gradient); h = mix(h, dtype code); h = mix(h, ndim); h = mix(h,     */
+/*      shape[d]) for each axis; h = bytes(h, layout string); h = mix(h,    */
+/*      requires_grad); h = mix(h, 1 if a gradient dataset belongs to it   */
+/*      else 0); meta_checksum = mix(h, checksum).                          */
+/*      root: mix(mix(mix(0x726f6f74, version), rng_seed), rng_offset).     */
+/*    scripts/dtensor_checksum.py and examples/to_torch.py implement both.  */
 /*  - Only hard links and data stored in the file itself: soft, external    */
 /*    and user-defined links, external raw storage and virtual datasets are */
 /*    DT_ERR_FORMAT (nothing outside the file is ever opened). Contiguous   */

@@ -44,9 +44,10 @@ BITS_VIEW = {
     "bool": ("u1", "u1"),
 }
 TENSOR_ATTRS = {"dtensor_format", "dtensor_version", "dtype", "ndim", "shape",
-                "layout", "requires_grad", "checksum"}
-ROOT_ATTRS = {"dtensor_format", "dtensor_version", "rng_seed", "rng_offset"}
-KNOWN_VERSIONS = {1}
+                "layout", "requires_grad", "checksum", "meta_checksum"}
+ROOT_ATTRS = {"dtensor_format", "dtensor_version", "rng_seed", "rng_offset",
+              "meta_checksum"}
+KNOWN_VERSIONS = {2}
 IDX_MUL = np.uint64(0x9E3779B97F4A7C15)
 M1 = np.uint64(0xFF51AFD7ED558CCD)
 M2 = np.uint64(0xC4CEB9FE1A85EC53)
@@ -113,6 +114,32 @@ def text(v):
     return str(v)
 
 
+def mix(h, v):
+    return fmix(h ^ ((v + 0x9E3779B97F4A7C15 + (h << 6)) & MASK))
+
+
+def mix_bytes(h, b):
+    n = len(b) - len(b) % 8
+    for i in range(0, n, 8):
+        h = mix(h, int.from_bytes(b[i:i + 8], "little"))
+    tail = b[n:]
+    return mix(h, int.from_bytes(tail, "little") ^ (len(tail) << 56))
+
+
+def meta_checksum(dname, a, dtype, shape, has_grad, version):
+    """dtensor.h's meta_checksum of dataset `dname` from its attributes."""
+    h = mix(0x6474656E736F72, version)
+    h = mix_bytes(h, dname.encode())
+    h = mix(h, DTYPE_CODES[dtype])
+    h = mix(h, len(shape))
+    for n in shape:
+        h = mix(h, int(n) & MASK)
+    h = mix_bytes(h, text(a["layout"]).encode())
+    h = mix(h, 1 if int(a["requires_grad"]) else 0)
+    h = mix(h, 1 if has_grad else 0)
+    return mix(h, int(a["checksum"]) & MASK)
+
+
 def check_dataset(name, dset, out):
     """Verify one tensor dataset; returns True when it is sound."""
     a = dset.attrs
@@ -147,6 +174,18 @@ def check_dataset(name, dset, out):
         out.append("MISMATCH %s %s %s recorded 0x%016x computed 0x%016x"
                    % (name, dtype, shape, want, got))
         return False
+    if version in KNOWN_VERSIONS:
+        for need in ("layout", "requires_grad", "meta_checksum"):
+            if need not in a:
+                out.append("BAD      %s: attribute '%s' is missing" % (name, need))
+                return False
+        has_grad = not name.endswith("@grad") and (name + "@grad") in dset.file
+        want_meta = int(a["meta_checksum"]) & MASK
+        got_meta = meta_checksum(name, a, dtype, shape, has_grad, version)
+        if got_meta != want_meta:
+            out.append("MISMATCH %s metadata: recorded meta_checksum 0x%016x "
+                       "computed 0x%016x" % (name, want_meta, got_meta))
+            return False
     out.append("ok       %s %s %s checksum 0x%016x" % (name, dtype, shape, got))
     return True
 

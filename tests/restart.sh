@@ -84,11 +84,24 @@ else
     "$(awk '$1 == "step" && $2 == 21 {print $4}' "$work/noise.norng"))"
 fi
 
-# Without the stored gradient g_20 the update of step 21 is another one.
+# The gradient link is covered by the metadata checksum: a checkpoint whose
+# stored gradient was deleted behind dtensor's back is refused, not resumed
+# as if it had none.
 cp "$work/plain.h5" "$work/nograd.h5"
 "$PY" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); del f["model/w@grad"]; f.close()' \
   "$work/nograd.h5"
-run plain.nograd 3 --steps 40 --resume "$work/nograd.h5"
+if mpi_job 3 "$exe" "${fit[@]}" --steps 40 --resume "$work/nograd.h5" >"$work/nograd.out" 2>&1; then
+  echo "FAIL: a checkpoint with its gradient deleted was resumed"
+  status=1
+elif ! grep -q "metadata checksum does not match" "$work/nograd.out"; then
+  echo "FAIL: the damaged checkpoint was refused for another reason:"
+  cat "$work/nograd.out"
+  status=1
+else
+  echo "plain: a checkpoint with its gradient deleted is refused (metadata checksum)"
+fi
+# Without the stored gradient g_20 the update of step 21 is another one.
+run plain.nograd 3 --steps 40 --resume "$work/plain.h5" --no-grad-restore
 if cmp -s <(awk '$1 == "step" && $2 == 22' "$work/plain.ref") \
           <(awk '$1 == "step" && $2 == 22' "$work/plain.nograd"); then
   echo "FAIL: resumed without the stored gradient, step 22 is still the same"
