@@ -8,6 +8,8 @@
 # job says otherwise.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
+# Waiting ranks yield their core (ranks outnumber cores in the suite).
+export OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 MPI_FLAGS=(--oversubscribe --bind-to none)
