@@ -140,8 +140,10 @@ dt_err dt__broadcast_operand(const dt_tensor *t, dt_dtype dt,
   dt_layout *P = NULL;
   dt_err err = dt__project_layout(L, t->ndim, t->shape, &P);
   err = dt__agree(t->ctx->comm, err, 0);
-  if (err)
+  if (err) {
+    dt__layout_unref(&P); /* another rank may be the one that failed */
     return err;
+  }
   if (t->dtype == dt && dt__layout_equal(t->layout, P)) {
     dt__layout_unref(&P);
     *out = dt__tensor_ref((dt_tensor *)t);
