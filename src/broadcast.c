@@ -107,7 +107,7 @@ dt_err dt__project_layout(const dt_layout *L, int m, const int64_t *T,
   if (m == 0) /* one rank's 0-d layout is a split one, as factories make */
     return P == 1 ? dt__layout_split(1, 0, NULL, 0, out)
                   : dt__layout_replicated(P, 0, NULL, out);
-  int64_t *boxes = malloc(sizeof(int64_t) * 2 * (size_t)m * (size_t)P);
+  int64_t *boxes = dt__malloc(sizeof(int64_t) * 2 * (size_t)m * (size_t)P);
   DT_CHECK(boxes, DT_ERR_NOMEM, "cannot allocate a layout");
   bool full = true;
   for (int r = 0; r < P; r++) {
@@ -345,8 +345,8 @@ static dt_err sum_across(const dt_tensor *g, const bool *red, dt_layout *L,
   K = K < 1 ? 1 : K > total ? total : K;
   K = K > INT32_MAX / XW ? INT32_MAX / XW : K;
   dt_tensor *r = NULL;
-  int64_t *in = malloc(sizeof(int64_t) * XW * (size_t)(K ? K : 1));
-  int64_t *sum = malloc(sizeof(int64_t) * XW * (size_t)(K ? K : 1));
+  int64_t *in = dt__malloc(sizeof(int64_t) * XW * (size_t)(K ? K : 1));
+  int64_t *sum = dt__malloc(sizeof(int64_t) * XW * (size_t)(K ? K : 1));
   dt_err err = in && sum ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
   if (!err)
     err = dt__tensor_alloc(ctx, dt, L, &r);

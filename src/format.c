@@ -102,7 +102,7 @@ static dt_err mark_groups(parser *p) {
       top--;
       if (c == ')' && st[top].content && !st[top].comma) {
         if (!p->skip) {
-          p->skip = calloc(strlen(s) + 1, 1);
+          p->skip = dt__calloc(strlen(s) + 1, 1);
           if (!p->skip)
             return dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes",
                              strlen(s) + 1);

@@ -171,7 +171,7 @@ static dt_err cat_impl(dt__op op, int n, const dt_tensor *const *ts, int dim,
   dt_ctx *ctx = ts[0]->ctx;
   DT_CALL(dt__agree(ctx->comm, err, err ? 0 : args_hash(n, ts, dim)));
   dt_dtype odt = promote(n, ts);
-  const dt_tensor **keep = malloc(sizeof *keep * (size_t)n);
+  const dt_tensor **keep = dt__malloc(sizeof *keep * (size_t)n);
   int m = 0;
   for (int i = 0; keep && i < n; i++)
     if (!skipped(ts[i]))
@@ -283,7 +283,7 @@ static dt_err stack_impl(int n, const dt_tensor *const *ts, int dim,
   else
     err = dt__layout_split(ctx->size, nd + 1, oshape,
                            kind == DT_SPLIT ? split + (split >= a) : 0, &L);
-  dt_tensor **u = calloc((size_t)n, sizeof *u);
+  dt_tensor **u = dt__calloc((size_t)n, sizeof *u);
   if (!err && !u)
     err = dt__error(DT_ERR_NOMEM, "cannot allocate");
   err = dt__agree(ctx->comm, err, 0);

@@ -324,7 +324,7 @@ static dt_err out_layout(const dt_layout *W, unsigned mask, bool keepdim,
   if (W->kind == DT__L_REPLICATED)
     return dt__layout_replicated(P, ond, oshape, O);
   int64_t *boxes =
-      calloc((size_t)P * 2 * (size_t)(ond ? ond : 1), sizeof(int64_t));
+      dt__calloc((size_t)P * 2 * (size_t)(ond ? ond : 1), sizeof(int64_t));
   DT_CHECK(boxes, DT_ERR_NOMEM, "cannot allocate a layout");
   for (int r = 0; r < P; r++) {
     int64_t st[DT_MAX_DIMS], sh[DT_MAX_DIMS];
@@ -428,7 +428,7 @@ static dt_err full_reduce(rkind k, const dt_tensor *a, dt_tensor *o) {
   }
   int64_t res[3];
   local_best(k, a, res);
-  int64_t *allres = malloc(sizeof(int64_t) * 3 * (size_t)ctx->size);
+  int64_t *allres = dt__malloc(sizeof(int64_t) * 3 * (size_t)ctx->size);
   dt_err err =
       dt__agree(ctx->comm,
                 allres ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate"), 0);

@@ -1,7 +1,7 @@
 /*
  * test_fault - one rank fails, every rank answers.
  *
- * For every collective public function outside checkpoints, two sweeps:
+ * For every collective public function, checkpoints included, two sweeps:
  *   - agreement faults: on one rank (the last, then rank 0) the Nth error
  *     agreement of the call contributes a simulated MPI failure, for N = 1,
  *     2, ... until a call runs through without reaching N agreements;
@@ -243,6 +243,75 @@ static dt_err r_checksum(fix *f) {
   return dt_checksum(f->in[0], &c);
 }
 
+/* The operations that arrived with torch parity, and checkpoints. */
+static const dt_opts I64 = {.dtype = DT_INT64};
+static void su_cond(fix *f) {
+  su_ab(f);
+  T_OK(dt_lt(f->in[0], f->in[1], &f->in[2]));
+}
+static void su_int(fix *f) {
+  f->in[0] = randn_(S65, &F64);
+  /* [5] int64 broadcast against [6, 5] float64: promotion and broadcast */
+  T_OK(dt_arange(T_ctx, DT_I(0), DT_I(5), DT_I(1), &I64, &f->in[1]));
+}
+static const int AX1[1] = {1}, AX0[1] = {0};
+static dt_err r_eq(fix *f) { return dt_eq(f->in[0], f->in[1], OUT0); }
+static dt_err r_lt(fix *f) { return dt_lt(f->in[0], f->in[1], OUT0); }
+static dt_err r_where(fix *f) {
+  return dt_where(f->in[2], f->in[0], f->in[1], OUT0);
+}
+static dt_err r_add_int(fix *f) { return dt_add(f->in[0], f->in[1], OUT0); }
+static dt_err r_to(fix *f) { return dt_to(f->in[0], DT_FLOAT32, OUT0); }
+static dt_err r_sum_dim(fix *f) {
+  return dt_sum_dim(f->in[0], 1, AX0, false, OUT0);
+}
+static dt_err r_mean_dim(fix *f) {
+  return dt_mean_dim(f->in[0], 1, AX1, true, OUT0);
+}
+static dt_err r_amax(fix *f) { return dt_amax(f->in[0], 1, AX0, false, OUT0); }
+static dt_err r_argmax(fix *f) { return dt_argmax(f->in[0], AX0, false, OUT0); }
+static dt_err r_argmin_flat(fix *f) {
+  return dt_argmin(f->in[0], NULL, false, OUT0);
+}
+static dt_err r_cat(fix *f) {
+  const dt_tensor *ts[2] = {f->in[0], f->in[1]};
+  return dt_cat(2, ts, 0, OUT0);
+}
+static dt_err r_stack(fix *f) {
+  const dt_tensor *ts[2] = {f->in[0], f->in[1]};
+  return dt_stack(2, ts, 1, OUT0);
+}
+/* One file per rank count: the np1..np4 runs may go at once. */
+static const char *ck_path(void) {
+  static char p[64];
+  snprintf(p, sizeof p, "/tmp/dt_test_fault_np%d.h5", T_size);
+  return p;
+}
+static const char *const CK_NAMES[2] = {"a", "b"};
+static dt_err r_save(fix *f) {
+  const dt_tensor *ts[2] = {f->in[0], f->in[1]};
+  return dt_save(T_ctx, ck_path(), 2, CK_NAMES, ts, NULL);
+}
+static void su_saved(fix *f) {
+  su_ab(f);
+  T_OK(r_save(f));
+}
+static dt_err r_load(fix *f) {
+  return dt_load(T_ctx, ck_path(), "b", &F64_S1, OUT0);
+}
+static dt_err r_load_rng(fix *f) {
+  (void)f;
+  return dt_load_rng_state(T_ctx, ck_path());
+}
+static dt_err r_list(fix *f) {
+  (void)f;
+  int n = 0;
+  dt_file_entry *e = NULL;
+  dt_err err = dt_list(T_ctx, ck_path(), &n, &e);
+  free(e);
+  return err;
+}
+
 static const op ops[] = {
     {"dt_ctx_create", su_none, r_ctx_create, F_FALLBACK_ALLOC},
     {"dt_ctx_destroy", su_ctx, r_ctx_destroy, 0},
@@ -301,6 +370,22 @@ static const op ops[] = {
     {"dt_format", su_a, r_format, 0},
     {"dt_print", su_ab, r_print, 0},
     {"dt_checksum", su_a, r_checksum, 0},
+    {"dt_eq", su_ab, r_eq, 0},
+    {"dt_lt", su_ab, r_lt, 0},
+    {"dt_where", su_cond, r_where, 0},
+    {"dt_add (float64 [6,5] + int64 [5])", su_int, r_add_int, 0},
+    {"dt_to", su_a, r_to, 0},
+    {"dt_sum_dim", su_a, r_sum_dim, 0},
+    {"dt_mean_dim", su_a, r_mean_dim, 0},
+    {"dt_amax", su_a, r_amax, 0},
+    {"dt_argmax", su_a, r_argmax, 0},
+    {"dt_argmin (flattened)", su_a, r_argmin_flat, 0},
+    {"dt_cat", su_ab, r_cat, 0},
+    {"dt_stack", su_ab, r_stack, 0},
+    {"dt_save", su_ab, r_save, 0},
+    {"dt_load", su_saved, r_load, 0},
+    {"dt_load_rng_state", su_saved, r_load_rng, 0},
+    {"dt_list", su_saved, r_list, 0},
     {NULL, NULL, NULL, 0}};
 
 /* ---- the sweep ---- */

@@ -169,7 +169,7 @@ static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *info,
   }
   if (w->n == w->cap) {
     int cap = w->cap ? 2 * w->cap : 16;
-    char **v = realloc(w->v, sizeof *v * (size_t)cap);
+    char **v = dt__realloc(w->v, sizeof *v * (size_t)cap);
     if (!v)
       return -1;
     w->v = v;
@@ -194,7 +194,7 @@ static dt_err read_all(hid_t f, hid_t lapl, const char *path, int64_t size,
                     w.bad, path, link_kind(w.bad_type));
   else if (rc < 0)
     err = dt__h5_error(DT_ERR_FORMAT, "cannot list the objects of '%s'", path);
-  if (!err && !(c->e = calloc((size_t)w.n + 1, sizeof *c->e)))
+  if (!err && !(c->e = dt__calloc((size_t)w.n + 1, sizeof *c->e)))
     err = dt__error(DT_ERR_NOMEM, "cannot allocate %d entries", w.n);
   for (int i = 0; !err && i < w.n; i++) {
     const char *name = w.v[i];
@@ -235,7 +235,7 @@ static dt_err read_catalog(const char *path, const char *only,
   if (!err)
     err = dt__io_read_root(f, path, &c->seed, &c->offset);
   if (!err && only && *only) {
-    c->e = calloc(1, sizeof *c->e);
+    c->e = dt__calloc(1, sizeof *c->e);
     err = c->e ? read_tensor(f, lapl, path, size, only, c->e)
                : dt__error(DT_ERR_NOMEM, "cannot allocate an entry");
     c->n = err ? 0 : 1;
@@ -277,7 +277,7 @@ dt_err dt__io_catalog_read(dt_ctx *ctx, const char *path, const char *only,
     c->seed = head[0];
     c->offset = head[1];
     c->n = (int)head[2];
-    if (!(c->e = calloc((size_t)c->n + 1, sizeof *c->e)))
+    if (!(c->e = dt__calloc((size_t)c->n + 1, sizeof *c->e)))
       err = dt__error(DT_ERR_NOMEM, "cannot allocate %d entries", c->n);
   }
   err = dt__agree(ctx->comm, err, 0);
@@ -309,7 +309,7 @@ static dt_err list_impl(dt_ctx *ctx, const char *path, int *n,
     err = dt__io_catalog_read(ctx, path, NULL, &c);
   if (err)
     return err;
-  dt_file_entry *e = c.n ? calloc((size_t)c.n, sizeof *e) : NULL;
+  dt_file_entry *e = c.n ? dt__calloc((size_t)c.n, sizeof *e) : NULL;
   err = c.n && !e ? dt__error(DT_ERR_NOMEM, "cannot allocate %d entries", c.n)
                   : DT_OK;
   for (int i = 0; !err && i < c.n; i++) {

@@ -388,7 +388,7 @@ static dt_err write_job(const dt_ctx *ctx, int fd, const wjob *j,
   dt__io_plan pl;
   dt__io_plan_pieces(b, esz, limit, &pl);
   char *pack = NULL;
-  if (!is_dense && !(pack = malloc(pl.max_bytes)))
+  if (!is_dense && !(pack = dt__malloc(pl.max_bytes)))
     return dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes to pack '%s'",
                      pl.max_bytes, j->name);
   dt_err err = DT_OK;
@@ -491,7 +491,7 @@ static dt_err finish_file(const dt_ctx *ctx, const char *tmp, wjob *jobs,
  * Collective. */
 static dt_err sum_checksums(dt_ctx *ctx, wjob *jobs, dt__io_sum *sums,
                             int nj) {
-  uint64_t *S = calloc((size_t)nj + 1, sizeof *S);
+  uint64_t *S = dt__calloc((size_t)nj + 1, sizeof *S);
   dt_err err = S ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate sums");
   err = dt__agree(ctx->comm, err, 0);
   if (err) {
@@ -579,8 +579,8 @@ static dt_err save_impl(dt_ctx *ctx, const char *path, int n,
   wjob *jobs = NULL;
   dt__io_sum *sums = NULL;
   dt_err err = check_save_args(ctx, path, n, names, tensors, opts, &h);
-  if (!err && (!(jobs = calloc((size_t)n * 2 + 1, sizeof *jobs)) ||
-               !(sums = calloc((size_t)n * 2 + 1, sizeof *sums))))
+  if (!err && (!(jobs = dt__calloc((size_t)n * 2 + 1, sizeof *jobs)) ||
+               !(sums = dt__calloc((size_t)n * 2 + 1, sizeof *sums))))
     err = dt__error(DT_ERR_NOMEM, "cannot allocate %d job records", 2 * n);
   for (int i = 0; !err && i < n; i++) {
     const dt_tensor *t = tensors[i];
@@ -626,7 +626,7 @@ static dt_err save_impl(dt_ctx *ctx, const char *path, int n,
   /* 1. */
   err = ctx->rank == 0 ? create_file(ctx, tmp, jobs, nj, align) : DT_OK;
   err = dt__agree(ctx->comm, err, 0);
-  int64_t *offs = err ? NULL : calloc((size_t)nj + 1, sizeof *offs);
+  int64_t *offs = err ? NULL : dt__calloc((size_t)nj + 1, sizeof *offs);
   if (!err && !offs)
     err = dt__error(DT_ERR_NOMEM, "cannot allocate %d offsets", nj);
   err = dt__agree(ctx->comm, err, 0);
