@@ -1328,6 +1328,46 @@ typedef struct dt_file_entry {
  */
 dt_err dt_list(dt_ctx *ctx, const char *path, int *n, dt_file_entry **entries);
 
+/**
+ * Load any HDF5 dataset (written by h5py, Heat, netCDF-4 or any HDF5 tool;
+ * no dtensor attribute needed, none read) into a new tensor on ctx, at any
+ * rank count, in the layout opts chooses as for dt_empty (NULL: split on
+ * axis 0). Collective over ctx. `dataset` is its path in the file ("x",
+ * "group/x" or "/group/x"). Each rank reads only its own box, through its
+ * own sequential HDF5 handle, as dt_load does; rank 0 alone validates the
+ * metadata first and broadcasts the verdict.
+ *
+ * The dtype comes from the file's element type (either byte order; HDF5
+ * converts): IEEE float32/float64 -> DT_FLOAT32/DT_FLOAT64; int32/int64 ->
+ * DT_INT32/DT_INT64; int8, uint8, int16, uint16 are widened exactly to
+ * DT_INT32 and uint32 to DT_INT64; an enum over one byte with the values 0
+ * and 1 (h5py's bool) -> DT_BOOL, whose bytes must be 0 or 1. Every other
+ * type (uint64, float16, strings, compounds, other enums...) is refused
+ * with DT_ERR_DTYPE. opts->dtype must be 0 or the dtype the dataset loads
+ * as (DT_ERR_DTYPE otherwise: convert after loading). opts->requires_grad
+ * is honoured (float dtypes only).
+ *
+ * Contiguous, compact or chunked storage; chunked data may be filtered
+ * (deflate/gzip, shuffle, fletcher32, or any filter this HDF5 build can
+ * decode: a filter it cannot is DT_ERR_FORMAT naming the filter, checked
+ * before anything is read). A scalar dataset gives a 0-d tensor, a
+ * zero-sized extent an empty one; a null dataspace (h5py's Empty) is
+ * DT_ERR_FORMAT. As for checkpoints: only hard links are followed, and
+ * external storage and virtual datasets are refused; unfiltered data must
+ * have the storage their extent needs inside the file (unwritten chunks or
+ * an unwritten contiguous dataset are refused, not read as fill values),
+ * and filtered data may not declare more than 1100 times their stored
+ * bytes. There is no checksum to verify: the data are loaded as stored
+ * (for a dtensor checkpoint's tensor with verification, use dt_load).
+ *
+ * On error *out is NULL on every rank. Errors: DT_ERR_NULL, DT_ERR_ARG (an
+ * empty name, an empty, "." or ".." component, no such dataset, a group),
+ * DT_ERR_DTYPE, DT_ERR_FORMAT, DT_ERR_IO, DT_ERR_HDF5, DT_ERR_LAYOUT,
+ * DT_ERR_MISMATCH (arguments differ between ranks), DT_ERR_NOMEM.
+ */
+dt_err dt_load_dataset(dt_ctx *ctx, const char *path, const char *dataset,
+                       const dt_opts *opts, dt_tensor **out);
+
 /* ------------------------------------------------------------------------ */
 /* Storage cache                                                             */
 /* ------------------------------------------------------------------------ */

@@ -550,7 +550,7 @@ static dt_err check_space(hid_t dset, const char *where, const dt__io_meta *m) {
  * virtual dataset) and, when contiguous or chunked without filters, the
  * storage HDF5 allocated must hold the declared extent within the file, so
  * a tiny file cannot make every rank allocate what it declares. */
-static dt_err check_storage(hid_t dset, const char *where, int64_t bytes,
+dt_err dt__io_check_storage(hid_t dset, const char *where, int64_t bytes,
                             int64_t file_size) {
   hid_t p = H5Dget_create_plist(dset);
   if (p < 0)
@@ -627,7 +627,7 @@ dt_err dt__io_read_meta(hid_t dset, const char *file, const char *name,
   H5Tclose(t);
   DT_CHECK(ok, DT_ERR_FORMAT,
            "%s: the dataset's element type is not how %s is stored", where, dt);
-  DT_CALL(check_storage(dset, where, bytes, file_size));
+  DT_CALL(dt__io_check_storage(dset, where, bytes, file_size));
 
   DT_CALL(get_int(dset, where, "requires_grad", false, &v));
   DT_CHECK(v == 0 || v == 1, DT_ERR_FORMAT,

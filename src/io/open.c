@@ -57,10 +57,7 @@ static const char *link_kind(H5L_type_t t) {
                                   : "a user-defined link";
 }
 
-/* Find dataset `name` through hard links only: *dset >= 0 when it exists
- * (close it), -1 when it does not; DT_ERR_ARG when it is a group,
- * DT_ERR_FORMAT when a link on the way is not a hard link. */
-static dt_err find_dataset(hid_t f, hid_t lapl, const char *file,
+dt_err dt__io_find_dataset(hid_t f, hid_t lapl, const char *file,
                            const char *name, hid_t *dset) {
   *dset = -1;
   char buf[DT_IO_DNAME_MAX];
@@ -117,13 +114,13 @@ static dt_err read_tensor(hid_t f, hid_t lapl, const char *path, int64_t size,
   snprintf(gname, sizeof gname, "%s" DT_IO_GRAD_SUFFIX, name);
   hid_t d = -1, gd = -1;
   uint64_t ms = 0, gms = 0;
-  dt_err err = find_dataset(f, lapl, path, name, &d);
+  dt_err err = dt__io_find_dataset(f, lapl, path, name, &d);
   if (!err && d < 0)
     err = dt__error(DT_ERR_ARG, "there is no tensor '%s' in '%s'", name, path);
   if (!err)
     err = dt__io_read_meta(d, path, name, size, &e->m, &ms);
   if (!err)
-    err = find_dataset(f, lapl, path, gname, &gd);
+    err = dt__io_find_dataset(f, lapl, path, gname, &gd);
   e->m.has_grad = gd >= 0;
   if (!err && gd >= 0)
     err = dt__io_read_meta(gd, path, gname, size, &e->gm, &gms);

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Write the HDF5 files tests/test_io_dataset.c loads with dt_load_dataset:
+plain datasets as h5py writes them (no dtensor attributes), in every
+storage, byte order and element type dt_load_dataset accepts, and the
+damaged or unsupported ones it must refuse. The values follow the formulas
+the C test recomputes (flat C-order index i):
+  fval(i) = ((i * 37) % 1001) * 0.5 - 250     (exact in float32 and float64)
+  ival(i) = ((i * 7919) % 65536) - 32768
+  lval(i) = i * 1000003 - 5000000000
+  bval(i) = i % 3 == 0
+Usage: io_dataset_files.py DIR"""
+import os
+import sys
+
+import h5py
+import numpy as np
+
+
+def idx(shape):
+    return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+
+
+def fval(shape):
+    return ((idx(shape) * 37) % 1001) * 0.5 - 250
+
+
+def ival(shape):
+    return ((idx(shape) * 7919) % 65536) - 32768
+
+
+def lval(shape):
+    return idx(shape) * 1000003 - 5000000000
+
+
+def bval(shape):
+    return idx(shape) % 3 == 0
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    S = (13, 7)
+    with h5py.File(os.path.join(out, "other.h5"), "w") as f:
+        f["x"] = fval(S)
+    with h5py.File(os.path.join(out, "plain.h5"), "w") as f:
+        f.create_dataset("contig_f64", data=fval(S))
+        f.create_dataset("chunk_f32", data=fval(S).astype("<f4"), chunks=(4, 3))
+        f.create_dataset("gzip_i64", data=lval(S), chunks=(5, 2),
+                         compression="gzip", compression_opts=4, shuffle=True,
+                         fletcher32=True)
+        f.create_dataset("be_f64", data=fval(S).astype(">f8"))
+        f.create_dataset("be_i32", data=ival(S).astype(">i4"), chunks=(3, 7),
+                         compression="gzip", shuffle=True)
+        f.create_dataset("bool", data=bval(S))
+        f.create_dataset("scalar", data=np.float64(2.5))
+        f.create_dataset("scalar_i", data=np.int32(-7))
+        f.create_dataset("empty", shape=(0, 5), dtype="<f4")
+        g = f.create_group("g")
+        g.create_dataset("cube", data=fval((5, 4, 3)), chunks=(2, 4, 1),
+                         compression="gzip")
+        f.create_dataset("u16", data=(ival(S) + 32768).astype("<u2"))
+        f.create_dataset("i8", data=((idx(S) % 256) - 128).astype("i1"))
+        f.create_dataset("u32", data=(4000000000 - idx(S)).astype(">u4"))
+        f.create_dataset("w@grad", data=fval(S))
+        # refused: element types
+        f.create_dataset("u64", data=idx(S).astype("<u8"))
+        f.create_dataset("f16", data=fval(S).astype("<f2"))
+        f.create_dataset("str", data=np.array([b"ab", b"cd"]))
+        f.create_dataset("null", data=h5py.Empty("f8"))
+        # refused: storage
+        f.create_dataset("lzf", data=fval(S), chunks=(4, 7), compression="lzf")
+        f.create_dataset("unwritten", shape=(100,), dtype="<f8")
+        f.create_dataset("huge", shape=(1 << 40,), dtype="<f8", chunks=(1 << 16,))
+        hz = f.create_dataset("huge_gz", shape=(1 << 40,), dtype="<f8",
+                              chunks=(1 << 16,), compression="gzip")
+        hz[0:4] = 1.0
+        # refused: links
+        f["soft"] = h5py.SoftLink("/contig_f64")
+        f["ext"] = h5py.ExternalLink("other.h5", "/x")
+        # refused: a bool byte that is neither 0 nor 1 (raw bytes, no
+        # conversion)
+        b = f.create_dataset("badbool", shape=(4,), dtype=bool)
+        b.id.write(h5py.h5s.ALL, h5py.h5s.ALL,
+                   np.array([0, 1, 2, 1], dtype=np.int8).view(np.bool_))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
