@@ -1368,6 +1368,45 @@ dt_err dt_list(dt_ctx *ctx, const char *path, int *n, dt_file_entry **entries);
 dt_err dt_load_dataset(dt_ctx *ctx, const char *path, const char *dataset,
                        const dt_opts *opts, dt_tensor **out);
 
+/** One dataset of any HDF5 file, as dt_list_datasets reports it. */
+typedef struct dt_dataset_info {
+  char name[DT_NAME_MAX + 1]; /* path from the root group, no leading '/' */
+  char type[48];   /* the file's element type: "float64LE", "int32BE",
+                      "uint16LE", "bool", "string", "compound"...; for a
+                      link that is not followed "soft link", "external
+                      link" or "user-defined link" */
+  dt_dtype dtype;  /* what dt_load_dataset loads it as; DT_DTYPE_DEFAULT
+                      (0) when it refuses the type (or for a link) */
+  int ndim;        /* -1: a null dataspace, a rank above DT_MAX_DIMS, a link */
+  int64_t shape[DT_MAX_DIMS];
+  bool chunked;
+  int64_t chunk[DT_MAX_DIMS]; /* chunk dimensions when chunked */
+  char filters[64];  /* the filter pipeline, comma-separated: "deflate",
+                        "shuffle", "fletcher32", "szip", "nbit",
+                        "scaleoffset", "lzf" or "filter<id>", each marked
+                        "(unavailable)" when this HDF5 cannot decode it;
+                        "" for none (truncated if very long) */
+  bool is_tensor;  /* has a dtensor_format attribute: a checkpoint tensor or
+                      gradient (dt_list and dt_load read those) */
+} dt_dataset_info;
+
+/**
+ * List every dataset of any HDF5 file (a dtensor checkpoint or not), in the
+ * order of a depth-first walk by name, with its element type, extent,
+ * chunking and filters; soft, external and user-defined links are listed
+ * as such and never followed; names longer than DT_NAME_MAX are left out.
+ * Nothing is validated beyond what describing needs (dt_load_dataset
+ * validates before loading). Collective over ctx: rank 0 reads the file
+ * with the sequential driver and broadcasts the list, so every rank gets
+ * the same one in *entries, allocated with malloc (release with free; NULL
+ * when *n is 0 or on error). *is_checkpoint (when not NULL) tells whether
+ * the root group carries a dtensor_format attribute.
+ * Errors: DT_ERR_NULL, DT_ERR_IO (missing or unreadable), DT_ERR_FORMAT
+ * (not an HDF5 file, damaged), DT_ERR_HDF5, DT_ERR_MISMATCH, DT_ERR_NOMEM.
+ */
+dt_err dt_list_datasets(dt_ctx *ctx, const char *path, int *n,
+                        dt_dataset_info **entries, bool *is_checkpoint);
+
 /* ------------------------------------------------------------------------ */
 /* Storage cache                                                             */
 /* ------------------------------------------------------------------------ */

@@ -223,7 +223,67 @@ static void test_refused(void) {
   dt_tensor_destroy(&t);
 }
 
+static const dt_dataset_info *find(const dt_dataset_info *d, int n,
+                                   const char *name) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(d[i].name, name))
+      return &d[i];
+  return NULL;
+}
+
+/* dt_list_datasets: every dataset and link of the h5py file, the same on
+ * every rank; a checkpoint's tensors are marked. */
+static void test_list(void) {
+  int n = 0;
+  dt_dataset_info *d = NULL;
+  bool ck = true;
+  T_OK(dt_list_datasets(T_ctx, file(), &n, &d, &ck));
+  CU_ASSERT_EQUAL(n, 25);
+  CU_ASSERT(!ck);
+  const dt_dataset_info *e = find(d, n, "gzip_i64");
+  CU_ASSERT(e && e->dtype == DT_INT64 && e->ndim == 2 && e->shape[0] == 13 &&
+            e->shape[1] == 7 && e->chunked && e->chunk[0] == 5 &&
+            e->chunk[1] == 2 && !strcmp(e->type, "int64LE") &&
+            !strcmp(e->filters, "shuffle,deflate,fletcher32") &&
+            !e->is_tensor);
+  e = find(d, n, "be_f64");
+  CU_ASSERT(e && e->dtype == DT_FLOAT64 && !e->chunked &&
+            !strcmp(e->type, "float64BE") && !e->filters[0]);
+  e = find(d, n, "lzf");
+  CU_ASSERT(e && !strcmp(e->filters, "lzf(unavailable)"));
+  e = find(d, n, "u64");
+  CU_ASSERT(e && e->dtype == DT_DTYPE_DEFAULT);
+  e = find(d, n, "scalar");
+  CU_ASSERT(e && e->ndim == 0);
+  e = find(d, n, "soft");
+  CU_ASSERT(e && e->ndim == -1 && !strcmp(e->type, "soft link"));
+  e = find(d, n, "g/cube");
+  CU_ASSERT(e && e->ndim == 3);
+  uint64_t h = 0;
+  for (int i = 0; i < n; i++)
+    h = h * 31 + (uint64_t)d[i].dtype + (uint64_t)strlen(d[i].name);
+  uint64_t mx = h, mn = h;
+  MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Allreduce(MPI_IN_PLACE, &mn, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+  CU_ASSERT_EQUAL(mx, mn);
+  free(d);
+  /* A checkpoint: its tensors are marked, and it says so. */
+  char ckp[700];
+  snprintf(ckp, sizeof ckp, "%s.ck.h5", file());
+  dt_tensor *t = NULL;
+  T_OK(dt_zeros(T_ctx, 1, (int64_t[]){5}, NULL, &t));
+  T_OK(dt_save(T_ctx, ckp, 1, (const char *[]){"w"},
+               (const dt_tensor *[]){t}, NULL));
+  dt_tensor_destroy(&t);
+  T_OK(dt_list_datasets(T_ctx, ckp, &n, &d, &ck));
+  CU_ASSERT(n == 1 && ck && d && d[0].is_tensor && !strcmp(d[0].name, "w"));
+  free(d);
+  T_ERR(dt_list_datasets(T_ctx, "/nonexistent.h5", &n, &d, NULL), DT_ERR_IO);
+  CU_ASSERT(n == 0 && d == NULL);
+}
+
 static const dt_test_case cases[] = {
+    {"dt_list_datasets", test_list},
     {"storage: contiguous, chunked, gzip, 3-D", test_storage},
     {"types: big-endian, widened, bool", test_types},
     {"0-d and empty datasets", test_scalar_empty},

@@ -87,8 +87,7 @@ dt_dtype dt__io_plain_dtype(hid_t t, char *desc, size_t n) {
   if (c == H5T_FLOAT) {
     bool f32 = H5Tequal(t, H5T_IEEE_F32LE) > 0 || H5Tequal(t, H5T_IEEE_F32BE) > 0;
     bool f64 = H5Tequal(t, H5T_IEEE_F64LE) > 0 || H5Tequal(t, H5T_IEEE_F64BE) > 0;
-    snprintf(desc, n, "%s%zu%s", f32 || f64 ? "float" : "non-IEEE float",
-             8 * sz, order);
+    snprintf(desc, n, "float%zu%s", 8 * sz, order);
     return f32 ? DT_FLOAT32 : f64 ? DT_FLOAT64 : DT_DTYPE_DEFAULT;
   }
   if (c == H5T_INTEGER) {
@@ -269,4 +268,229 @@ dt_err dt__io_dataset_read(dt_ctx *ctx, const char *path, const char *name,
     err = dt__agree(ctx->comm, dt__bcast_bytes(ds, sizeof *ds, 0, ctx->comm),
                     0);
   return err;
+}
+
+/* ---- dt_list_datasets ------------------------------------------------------ */
+
+typedef struct dlist {
+  dt_dataset_info *v;
+  int n, cap;
+  hid_t lapl;
+  dt_err err;
+} dlist;
+
+static const char *filter_name(H5Z_filter_t id) {
+  switch (id) {
+  case H5Z_FILTER_DEFLATE:
+    return "deflate";
+  case H5Z_FILTER_SHUFFLE:
+    return "shuffle";
+  case H5Z_FILTER_FLETCHER32:
+    return "fletcher32";
+  case H5Z_FILTER_SZIP:
+    return "szip";
+  case H5Z_FILTER_NBIT:
+    return "nbit";
+  case H5Z_FILTER_SCALEOFFSET:
+    return "scaleoffset";
+  case 32000:
+    return "lzf";
+  default:
+    return NULL;
+  }
+}
+
+/* Type, extent, chunking and filters of an open dataset into *e. */
+static void describe(hid_t d, dt_dataset_info *e) {
+  hid_t t = H5Dget_type(d), sp = H5Dget_space(d), p = H5Dget_create_plist(d);
+  e->ndim = -1;
+  if (t >= 0)
+    e->dtype = dt__io_plain_dtype(t, e->type, sizeof e->type);
+  else
+    snprintf(e->type, sizeof e->type, "unreadable");
+  if (sp >= 0) {
+    H5S_class_t c = H5Sget_simple_extent_type(sp);
+    int r = c == H5S_SIMPLE ? H5Sget_simple_extent_ndims(sp)
+            : c == H5S_SCALAR ? 0
+                              : -1;
+    hsize_t dims[H5S_MAX_RANK];
+    if (r >= 0 && r <= DT_MAX_DIMS &&
+        (r == 0 || H5Sget_simple_extent_dims(sp, dims, NULL) == r)) {
+      e->ndim = r;
+      for (int k = 0; k < r; k++)
+        e->shape[k] = dims[k] > (hsize_t)INT64_MAX ? -1 : (int64_t)dims[k];
+    }
+  }
+  if (e->ndim < 0)
+    e->dtype = DT_DTYPE_DEFAULT; /* nothing dt_load_dataset would load */
+  if (p >= 0 && H5Pget_layout(p) == H5D_CHUNKED) {
+    hsize_t ch[H5S_MAX_RANK];
+    int r = H5Pget_chunk(p, H5S_MAX_RANK, ch);
+    e->chunked = r > 0;
+    for (int k = 0; k < r && k < DT_MAX_DIMS; k++)
+      e->chunk[k] = (int64_t)ch[k];
+  }
+  int nf = p >= 0 ? H5Pget_nfilters(p) : 0;
+  size_t u = 0;
+  for (int i = 0; i < nf && u < sizeof e->filters; i++) {
+    unsigned flags = 0, cfg = 0, info = 0;
+    size_t nel = 0;
+    H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &nel, NULL, 0,
+                                     NULL, &cfg);
+    const char *fn = filter_name(id);
+    bool ok = H5Zfilter_avail(id) > 0 && H5Zget_filter_info(id, &info) >= 0 &&
+              (info & H5Z_FILTER_CONFIG_DECODE_ENABLED);
+    char num[24];
+    snprintf(num, sizeof num, "filter%d", (int)id);
+    u += (size_t)snprintf(e->filters + u, sizeof e->filters - u, "%s%s%s",
+                          i ? "," : "", fn ? fn : num,
+                          ok ? "" : "(unavailable)");
+  }
+  e->is_tensor = dt__io_is_tensor(d) > 0;
+  if (p >= 0)
+    H5Pclose(p);
+  if (sp >= 0)
+    H5Sclose(sp);
+  if (t >= 0)
+    H5Tclose(t);
+  H5Eclear2(H5E_DEFAULT);
+}
+
+static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info,
+                      void *data) {
+  dlist *l = data;
+  if (strlen(name) > DT_NAME_MAX)
+    return 0; /* not loadable by name: left out */
+  hid_t o = -1;
+  if (info->type == H5L_TYPE_HARD) {
+    H5O_info_t oi;
+    if (H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, l->lapl) < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return 0;
+    }
+    if (oi.type != H5O_TYPE_DATASET)
+      return 0;
+    o = H5Dopen2(g, name, l->lapl);
+    if (o < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return 0;
+    }
+  }
+  if (l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 16;
+    dt_dataset_info *v = realloc(l->v, sizeof *v * (size_t)cap);
+    if (!v) {
+      if (o >= 0)
+        H5Dclose(o);
+      l->err = dt__error(DT_ERR_NOMEM, "cannot allocate %d entries", cap);
+      return -1;
+    }
+    l->v = v;
+    l->cap = cap;
+  }
+  dt_dataset_info *e = &l->v[l->n++];
+  memset(e, 0, sizeof *e);
+  snprintf(e->name, sizeof e->name, "%s", name);
+  if (o < 0) {
+    e->ndim = -1;
+    snprintf(e->type, sizeof e->type, "%s",
+             info->type == H5L_TYPE_SOFT       ? "soft link"
+             : info->type == H5L_TYPE_EXTERNAL ? "external link"
+                                               : "user-defined link");
+    return 0;
+  }
+  describe(o, e);
+  H5Dclose(o);
+  return 0;
+}
+
+static dt_err list_file(const char *path, dlist *l, bool *ckpt) {
+  int64_t size = 0;
+  DT_CALL(dt__io_probe(path, &size));
+  hid_t fapl = dt__io_fapl(0);
+  l->lapl = dt__io_lapl();
+  hid_t f = fapl < 0 || l->lapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  dt_err err = DT_OK;
+  if (fapl < 0 || l->lapl < 0)
+    err = dt__h5_error(DT_ERR_HDF5, "cannot set up file access");
+  else if (f < 0)
+    err = dt__h5_error(DT_ERR_FORMAT, "cannot open '%s' (damaged or truncated?)",
+                       path);
+  if (!err) {
+    htri_t c = H5Aexists(f, "dtensor_format");
+    *ckpt = c > 0;
+    if (H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, list_cb, l) < 0)
+      err = l->err ? l->err
+                   : dt__h5_error(DT_ERR_FORMAT,
+                                  "cannot list the objects of '%s'", path);
+  }
+  if (f >= 0)
+    H5Fclose(f);
+  H5Eclear2(H5E_DEFAULT);
+  if (fapl >= 0)
+    H5Pclose(fapl);
+  if (l->lapl >= 0)
+    H5Pclose(l->lapl);
+  return err;
+}
+
+static dt_err list_datasets_impl(dt_ctx *ctx, const char *path, int *n,
+                                 dt_dataset_info **entries,
+                                 bool *is_checkpoint) {
+  dt_err err = path && n && entries
+                   ? DT_OK
+                   : dt__error(DT_ERR_NULL, "path, n or entries is NULL");
+  if (n)
+    *n = 0;
+  if (entries)
+    *entries = NULL;
+  if (is_checkpoint)
+    *is_checkpoint = false;
+  err = dt__agree(ctx->comm, err,
+                  path ? dt__hash_bytes(0, path, strlen(path)) : 0);
+  if (err)
+    return err;
+  dlist l = {0};
+  bool ckpt = false;
+  if (ctx->rank == 0)
+    err = list_file(path, &l, &ckpt);
+  err = dt__agree(ctx->comm, err, 0);
+  uint64_t head[2] = {(uint64_t)l.n, ckpt};
+  if (!err)
+    err = dt__agree(ctx->comm,
+                    dt__bcast_bytes(head, sizeof head, 0, ctx->comm), 0);
+  if (!err && ctx->rank != 0) {
+    l.n = (int)head[0];
+    ckpt = head[1] != 0;
+    if (l.n && !(l.v = calloc((size_t)l.n, sizeof *l.v)))
+      err = dt__error(DT_ERR_NOMEM, "cannot allocate %d entries", l.n);
+  }
+  err = dt__agree(ctx->comm, err, 0);
+  if (!err && l.n)
+    err = dt__agree(ctx->comm,
+                    dt__bcast_bytes(l.v, sizeof *l.v * (size_t)l.n, 0,
+                                    ctx->comm),
+                    0);
+  if (err || !l.n) {
+    free(l.v);
+    l.v = NULL;
+  }
+  if (err)
+    return err;
+  *n = l.n;
+  *entries = l.v;
+  if (is_checkpoint)
+    *is_checkpoint = ckpt;
+  return DT_OK;
+}
+
+dt_err dt_list_datasets(dt_ctx *ctx, const char *path, int *n,
+                        dt_dataset_info **entries, bool *is_checkpoint) {
+  if (!ctx)
+    DT_RETURN(dt__error(DT_ERR_NULL, "ctx is NULL"));
+  dt__h5quiet q;
+  dt__h5_quiet(&q);
+  dt_err err = list_datasets_impl(ctx, path, n, entries, is_checkpoint);
+  dt__h5_restore(&q);
+  DT_RETURN(err);
 }
