@@ -1299,6 +1299,29 @@ dt_err dt_save(dt_ctx *ctx, const char *path, int n, const char *const *names,
 dt_err dt_load(dt_ctx *ctx, const char *path, const char *name,
                const dt_opts *opts, dt_tensor **out);
 
+/** Options of dt_load_with; NULL or a zeroed struct means the defaults
+ *  (everything verified, as dt_load does). */
+typedef struct dt_load_opts {
+  bool skip_checksums; /* do not compare the data with the recorded
+                          "checksum" attributes, nor the attributes with
+                          their "meta_checksum" (both must still be present
+                          as uint64): for a checkpoint written by another
+                          tool that could not compute them. Every other
+                          check (attributes, extent, type, storage, links,
+                          bool bytes) still applies. */
+} dt_load_opts;
+
+/**
+ * dt_load with load options (lopts may be NULL: dt_load itself). Collective
+ * over ctx; every rank passes the same lopts. With lopts->skip_checksums a
+ * file whose tensor data or metadata checksum do not match loads anyway
+ * (dt_load refuses it with DT_ERR_CHECKSUM or DT_ERR_FORMAT); the loaded
+ * tensor is then exactly what the file holds. Errors: as dt_load.
+ */
+dt_err dt_load_with(dt_ctx *ctx, const char *path, const char *name,
+                    const dt_opts *opts, const dt_load_opts *lopts,
+                    dt_tensor **out);
+
 /**
  * Restore ctx's generator state (seed, offset) from a checkpoint, so that
  * random tensors drawn afterwards equal those an uninterrupted run would

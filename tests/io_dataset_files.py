@@ -15,6 +15,10 @@ import sys
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "examples"))
+import to_torch  # noqa: E402  (write_checkpoint: our attributes, from h5py)
+
 
 def idx(shape):
     return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
@@ -81,6 +85,19 @@ def main(out):
         b = f.create_dataset("badbool", shape=(4,), dtype=bool)
         b.id.write(h5py.h5s.ALL, h5py.h5s.ALL,
                    np.array([0, 1, 2, 1], dtype=np.int8).view(np.bool_))
+
+    # Checkpoints written by h5py with our attributes: one element changed
+    # after the checksum was recorded (data checksum wrong, metadata
+    # consistent), and one whose checksum attribute was changed (metadata
+    # checksum wrong). dt_load refuses both; skip_checksums loads them.
+    for name in ("ck_data.h5", "ck_meta.h5"):
+        p = os.path.join(out, name)
+        to_torch.write_checkpoint(p, {"w": fval(S)})
+        with h5py.File(p, "r+") as f:
+            if name == "ck_data.h5":
+                f["w"][3, 4] = 1234.5
+            else:
+                f["w"].attrs.modify("checksum", np.uint64(12345))
 
 
 if __name__ == "__main__":

@@ -282,7 +282,44 @@ static void test_list(void) {
   CU_ASSERT(n == 0 && d == NULL);
 }
 
+/* dt_load_with: skip_checksums loads an h5py-written checkpoint whose data
+ * or metadata checksum is wrong; dt_load and the default refuse it. */
+static void test_skip_checksums(void) {
+  char p[700];
+  const char *d = getenv("DT_TEST_DATASET_DIR");
+  dt_tensor *t = NULL;
+  for (int k = 0; k < 2; k++) {
+    snprintf(p, sizeof p, "%s/%s", d ? d : "io-dataset",
+             k ? "ck_meta.h5" : "ck_data.h5");
+    dt_err want = k ? DT_ERR_FORMAT : DT_ERR_CHECKSUM;
+    T_ERR(dt_load(T_ctx, p, "w", NULL, &t), want);
+    CU_ASSERT(strstr(dt_last_error(), k ? "metadata checksum" : "checksum") !=
+              NULL);
+    T_ERR(dt_load_with(T_ctx, p, "w", NULL, &(dt_load_opts){0}, &t), want);
+    CU_ASSERT(strstr(dt_last_error(), "dt_load_with") != NULL);
+    CU_ASSERT_PTR_NULL(t);
+    dt_opts o = {.layout = DT_SPLIT, .split_axis = 1};
+    T_OK(dt_load_with(T_ctx, p, "w", &o,
+                      &(dt_load_opts){.skip_checksums = true}, &t));
+    double *all = t ? dt_test_gather_all(t) : NULL;
+    int bad = 0;
+    for (int64_t i = 0; all && i < 91; i++)
+      bad += all[i] != (k == 0 && i == 3 * 7 + 4 ? 1234.5 : fval(i));
+    CU_ASSERT(all && bad == 0);
+    free(all);
+    dt_tensor_destroy(&t);
+  }
+  /* Ranks that disagree on the option: refused everywhere. */
+  if (T_size > 1) {
+    T_ERR(dt_load_with(T_ctx, p, "w", NULL,
+                       &(dt_load_opts){.skip_checksums = T_rank == 0}, &t),
+          DT_ERR_MISMATCH);
+    CU_ASSERT_PTR_NULL(t);
+  }
+}
+
 static const dt_test_case cases[] = {
+    {"dt_load_with skip_checksums", test_skip_checksums},
     {"dt_list_datasets", test_list},
     {"storage: contiguous, chunked, gzip, 3-D", test_storage},
     {"types: big-endian, widened, bool", test_types},

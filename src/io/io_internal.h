@@ -141,9 +141,10 @@ typedef struct dt__io_catalog {
  * reads and validates its root group and either tensor `only` (with its
  * gradient) or, when only is NULL, every tensor in the file; the verdict
  * is agreed and the catalog broadcast, so every rank has the same one or
- * the same error. `fn` names the public function in messages. */
+ * the same error. verify false (dt_load_opts.skip_checksums): the metadata
+ * checksums of `only` and its gradient are read but not compared. */
 dt_err dt__io_catalog_read(dt_ctx *ctx, const char *path, const char *only,
-                           dt__io_catalog *c);
+                           bool verify, dt__io_catalog *c);
 void dt__io_catalog_free(dt__io_catalog *c);
 
 /* Rank 0's checks of a path before HDF5 sees it: exists, a regular file
