@@ -1191,7 +1191,9 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /*    inside the file; bool elements must be bytes 0 or 1.                  */
 /*  - Datasets of 64 KiB and more start at a multiple of the alignment      */
 /*    (1 MiB unless dt_save_opts says otherwise). Datasets without a        */
-/*    dtensor_format attribute are foreign data: ignored by dt_list.        */
+/*    dtensor_format attribute are foreign data: ignored by dt_list and     */
+/*    dt_load, listed by dt_list_datasets, loaded by dt_load_dataset (any   */
+/*    HDF5 file's datasets, no attributes needed; see there).               */
 /*                                                                          */
 /* Tensor names: 1 .. DT_NAME_MAX bytes of printable ASCII without spaces   */
 /* or '@', components separated by single '/' (no leading or trailing '/', */
