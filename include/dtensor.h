@@ -1381,8 +1381,8 @@ dt_err dt_list(dt_ctx *ctx, const char *path, int *n, dt_file_entry **entries);
  * external storage and virtual datasets are refused; unfiltered data must
  * have the storage their extent needs inside the file (unwritten chunks or
  * an unwritten contiguous dataset are refused, not read as fill values),
- * and filtered data may not declare more than 1100 times their stored
- * bytes. There is no checksum to verify: the data are loaded as stored
+ * filtered data must have every chunk stored and may not declare more
+ * than 1100 times their stored bytes. There is no checksum to verify: the data are loaded as stored
  * (for a dtensor checkpoint's tensor with verification, use dt_load).
  *
  * On error *out is NULL on every rank. Errors: DT_ERR_NULL, DT_ERR_ARG (an

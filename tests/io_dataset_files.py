@@ -77,6 +77,13 @@ def main(out):
         hz = f.create_dataset("huge_gz", shape=(1 << 40,), dtype="<f8",
                               chunks=(1 << 16,), compression="gzip")
         hz[0:4] = 1.0
+        pz = f.create_dataset("partial_gz", shape=(1000,), dtype="<f8",
+                              chunks=(100,), compression="gzip")
+        pz[0:100] = fval((100,))
+        # every chunk stored, but 8 MiB declared over a 20-byte chunk
+        bz = f.create_dataset("bomb_gz", shape=(1 << 20,), dtype="<f8",
+                              chunks=(1 << 20,), compression="gzip")
+        bz.id.write_direct_chunk((0,), b"\x78\x9c" + bytes(18))
         # refused: links
         f["soft"] = h5py.SoftLink("/contig_f64")
         f["ext"] = h5py.ExternalLink("other.h5", "/x")
