@@ -10,6 +10,7 @@
  * bad names and arguments.
  */
 #include "dt_test.h"
+#include "internal.h" /* dt__fault_arm: the fault sweeps */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,7 +321,60 @@ static void test_skip_checksums(void) {
   }
 }
 
+/* One rank fails at the Nth agreement (a simulated MPI failure) or the
+ * Nth library allocation of each call, for every N the call reaches: the
+ * same error everywhere, nothing returned, nothing leaked; past the last
+ * point the call succeeds. */
+static void sweep(dt__fault_kind kind, int victim) {
+  for (int call = 0; call < 2; call++) {
+    long n = 1;
+    for (;; n++) {
+      if (T_rank == victim)
+        dt__fault_arm(kind, n);
+      dt_tensor *t = NULL;
+      dt_dataset_info *d = NULL;
+      int nd = 0;
+      dt_opts o = {.layout = DT_GRID, .grid = {T_size, 1}};
+      dt_err e = call == 0
+                     ? dt_load_dataset(T_ctx, file(), "gzip_i64", &o, &t)
+                     : dt_list_datasets(T_ctx, file(), &nd, &d, NULL);
+      int fired = dt__fault_fired() > 0, any = 0;
+      dt__fault_disarm();
+      MPI_Allreduce(&fired, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+      int codes[2] = {(int)e, -(int)e}, r[2];
+      MPI_Allreduce(codes, r, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+      CU_ASSERT_EQUAL(r[0], -r[1]);
+      if (!any) {
+        T_OK(e);
+        dt_tensor_destroy(&t);
+        free(d);
+        break;
+      }
+      CU_ASSERT(e != DT_OK && t == NULL && d == NULL && nd == 0);
+      dt_tensor_destroy(&t);
+      free(d);
+      long live = atomic_load(&T_ctx->live);
+      CU_ASSERT_EQUAL(live, 0);
+    }
+    CU_ASSERT(kind == DT__FAULT_ALLOC || n > 1);
+    if (getenv("DT_TEST_VERBOSE") && T_rank == 0)
+      printf("  %s, victim %d: %ld %s points\n",
+             call ? "dt_list_datasets" : "dt_load_dataset", victim, n - 1,
+             kind == DT__FAULT_ALLOC ? "allocation" : "agreement");
+  }
+}
+
+static void test_faults(void) {
+  for (int k = 0; k < 2; k++) {
+    dt__fault_kind kind = k ? DT__FAULT_ALLOC : DT__FAULT_AGREE;
+    sweep(kind, T_size - 1);
+    if (T_size > 1)
+      sweep(kind, 0);
+  }
+}
+
 static const dt_test_case cases[] = {
+    {"faults at every agreement and allocation", test_faults},
     {"dt_load_with skip_checksums", test_skip_checksums},
     {"dt_list_datasets", test_list},
     {"storage: contiguous, chunked, gzip, 3-D", test_storage},

@@ -394,7 +394,7 @@ static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info,
   }
   if (l->n == l->cap) {
     int cap = l->cap ? 2 * l->cap : 16;
-    dt_dataset_info *v = realloc(l->v, sizeof *v * (size_t)cap);
+    dt_dataset_info *v = dt__realloc(l->v, sizeof *v * (size_t)cap);
     if (!v) {
       if (o >= 0)
         H5Dclose(o);
@@ -478,7 +478,7 @@ static dt_err list_datasets_impl(dt_ctx *ctx, const char *path, int *n,
   if (!err && ctx->rank != 0) {
     l.n = (int)head[0];
     ckpt = head[1] != 0;
-    if (l.n && !(l.v = calloc((size_t)l.n, sizeof *l.v)))
+    if (l.n && !(l.v = dt__calloc((size_t)l.n, sizeof *l.v)))
       err = dt__error(DT_ERR_NOMEM, "cannot allocate %d entries", l.n);
   }
   err = dt__agree(ctx->comm, err, 0);
