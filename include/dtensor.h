@@ -1186,9 +1186,11 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /*    scripts/dtensor_checksum.py and examples/to_torch.py implement both.  */
 /*  - Only hard links and data stored in the file itself: soft, external    */
 /*    and user-defined links, external raw storage and virtual datasets are */
-/*    DT_ERR_FORMAT (nothing outside the file is ever opened). Contiguous   */
-/*    or unfiltered chunked data must have the storage their shape needs,   */
-/*    inside the file; bool elements must be bytes 0 or 1.                  */
+/*    DT_ERR_FORMAT (nothing outside the file is ever opened). Compact,     */
+/*    contiguous or unfiltered chunked data must have the storage their     */
+/*    shape needs, inside the file; every chunk of chunked data must be     */
+/*    stored inside the file with all its filters (unfiltered: exactly one  */
+/*    chunk's bytes); bool elements must be bytes 0 or 1.                   */
 /*  - Datasets of 64 KiB and more start at a multiple of the alignment      */
 /*    (1 MiB unless dt_save_opts says otherwise). Datasets without a        */
 /*    dtensor_format attribute are foreign data: ignored by dt_list and     */
@@ -1381,8 +1383,10 @@ dt_err dt_list(dt_ctx *ctx, const char *path, int *n, dt_file_entry **entries);
  * external storage and virtual datasets are refused; unfiltered data must
  * have the storage their extent needs inside the file (unwritten chunks or
  * an unwritten contiguous dataset are refused, not read as fill values),
- * filtered data must have every chunk stored and may not declare more
- * than 1100 times their stored bytes. There is no checksum to verify: the data are loaded as stored
+ * every chunk must be stored inside the file with all its filters applied
+ * (unfiltered: exactly a chunk's bytes; rank 0 checks each chunk's index
+ * entry, in time proportional to the number of chunks), and filtered data
+ * may not declare more than 1100 times their stored bytes. There is no checksum to verify: the data are loaded as stored
  * (for a dtensor checkpoint's tensor with verification, use dt_load).
  *
  * On error *out is NULL on every rank. Errors: DT_ERR_NULL, DT_ERR_ARG (an

@@ -84,6 +84,11 @@ def main(out):
         bz = f.create_dataset("bomb_gz", shape=(1 << 20,), dtype="<f8",
                               chunks=(1 << 20,), compression="gzip")
         bz.id.write_direct_chunk((0,), b"\x78\x9c" + bytes(18))
+        # unfiltered chunks of the wrong sizes (HDF5 would read past one)
+        sc = f.create_dataset("short_chunk", shape=(8,), dtype="<f8",
+                              chunks=(4,))
+        sc.id.write_direct_chunk((0,), bytes(56))  # 64 bytes in all
+        sc.id.write_direct_chunk((4,), bytes(8))
         # refused: links
         f["soft"] = h5py.SoftLink("/contig_f64")
         f["ext"] = h5py.ExternalLink("other.h5", "/x")

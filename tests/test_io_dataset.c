@@ -6,7 +6,8 @@
  * split on axis 0 and 1, replicated and on a 2-D grid, and compared exactly
  * with the values the script's formulas give; then every refusal: element
  * types, a null dataspace, a filter this HDF5 lacks (h5py's lzf), unwritten
- * contiguous storage and chunks, a chunk declaring 400000 times its bytes, soft and external links, a bool byte 2,
+ * contiguous storage and chunks, a short unfiltered chunk, a chunk
+ * declaring 400000 times its bytes, soft and external links, a bool byte 2,
  * bad names and arguments.
  */
 #include "dt_test.h"
@@ -201,8 +202,10 @@ static void test_refused(void) {
   refused("lzf", NULL, DT_ERR_FORMAT, "filter 32000");
   refused("unwritten", NULL, DT_ERR_FORMAT, "needs 800");
   refused("huge", NULL, DT_ERR_FORMAT, "truncated or damaged");
-  refused("huge_gz", NULL, DT_ERR_FORMAT, "only 1 of its 16777216 chunks");
-  refused("partial_gz", NULL, DT_ERR_FORMAT, "only 1 of its 10 chunks");
+  refused("huge_gz", NULL, DT_ERR_FORMAT, "chunk 1 of 16777216 is not stored");
+  refused("partial_gz", NULL, DT_ERR_FORMAT, "chunk 1 of 10 is not stored");
+  refused("short_chunk", NULL, DT_ERR_FORMAT,
+          "chunk 0 of 2 does not hold a whole chunk");
   refused("bomb_gz", NULL, DT_ERR_FORMAT, "only 20 compressed bytes");
   refused("soft", NULL, DT_ERR_FORMAT, "soft link");
   refused("ext", NULL, DT_ERR_FORMAT, "external link");
@@ -241,7 +244,7 @@ static void test_list(void) {
   dt_dataset_info *d = NULL;
   bool ck = true;
   T_OK(dt_list_datasets(T_ctx, file(), &n, &d, &ck));
-  CU_ASSERT_EQUAL(n, 27);
+  CU_ASSERT_EQUAL(n, 28);
   CU_ASSERT(!ck);
   const dt_dataset_info *e = find(d, n, "gzip_i64");
   CU_ASSERT(e && e->dtype == DT_INT64 && e->ndim == 2 && e->shape[0] == 13 &&

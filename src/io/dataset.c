@@ -208,22 +208,6 @@ static dt_err validate(hid_t f, hid_t lapl, const char *path, int64_t fsize,
   if (!err)
     err = check_filters(p, where, nfilt);
   if (!err && nfilt > 0 && bytes > 0) {
-    /* Every chunk written: an unwritten one would be read as fill values. */
-    hsize_t ch[DT_MAX_DIMS], nch = 0, want = 1;
-    int cr = H5Pget_chunk(p, DT_MAX_DIMS, ch);
-    for (int k = 0; k < cr && k < rank; k++)
-      want *= ch[k] ? (dims[k] + ch[k] - 1) / ch[k] : 0;
-    if (cr != rank || H5Dget_num_chunks(d, sp, &nch) < 0)
-      err = dt__h5_error(DT_ERR_FORMAT, "%s: cannot read its chunk index",
-                         where);
-    else if (nch != want)
-      err = dt__error(DT_ERR_FORMAT,
-                      "%s: only %llu of its %llu chunks are stored (unwritten "
-                      "chunks are not read as fill values)",
-                      where, (unsigned long long)nch,
-                      (unsigned long long)want);
-  }
-  if (!err && nfilt > 0 && bytes > 0) {
     hsize_t have = H5Dget_storage_size(d);
     H5Eclear2(H5E_DEFAULT);
     if (have == 0 || (uint64_t)bytes / DT_IO_MAX_RATIO > have)
