@@ -5,17 +5,23 @@ A dtensor checkpoint (dt_save) is one HDF5 file: each tensor a dataset of the
 global array, its gradient beside it as "<name>@grad", attributes as
 specified in dtensor.h. This module reads one into a torch state_dict
 (gradients as .grad, requires_grad as saved) and writes a state_dict as a
-checkpoint that dt_load and `dtensor inspect` read at any rank count.
+checkpoint that dt_load and `dtensor inspect` read at any rank count. It
+also writes plain HDF5 files (write_plain, save_state_dict_plain): chunked,
+gzip-compressed datasets with no dtensor attributes at all, the kind any
+HDF5 tool writes, which dt_load_dataset loads into any layout.
 
     import to_torch
     sd = to_torch.load_state_dict("ck.h5")       # {"model/w": tensor, ...}
     model.load_state_dict(sd)                    # keys are the tensor names
     to_torch.save_state_dict(model.state_dict(), "from_torch.h5")
+    to_torch.save_state_dict_plain(model.state_dict(), "plain.h5")
+    # C: dt_load_dataset(ctx, "plain.h5", "encoder.weight", NULL, &w);
 
 Command line:
     python3 to_torch.py show FILE.h5             # needs only numpy + h5py
     python3 to_torch.py to-torch FILE.h5 OUT.pt  # torch.save of the state_dict
     python3 to_torch.py from-torch IN.pt OUT.h5  # a torch.load-ed state_dict
+    python3 to_torch.py from-torch-plain IN.pt OUT.h5  # plain datasets only
 
 torch is imported only by the functions that need it; the numpy half
 (read_checkpoint, write_checkpoint) works without it.
@@ -63,7 +69,9 @@ def _fmix_array(k):
 
 def checksum(array, dtype):
     """dt_checksum of a global array of dtensor dtype `dtype`."""
-    a = np.ascontiguousarray(np.asarray(array).astype(DTYPES[dtype][0]))
+    # astype(order="C"), not ascontiguousarray: that one turns a 0-d array
+    # into shape (1,), whose checksum differs.
+    a = np.asarray(array).astype(DTYPES[dtype][0], order="C")
     bits = {1: "u1", 4: "<u4", 8: "<u8"}[a.dtype.itemsize]
     b = a.reshape(-1).view(bits).astype(np.uint64)
     with np.errstate(over="ignore"):
@@ -158,7 +166,7 @@ def _check_name(name):
 
 def _put_dataset(f, name, array, dtype, requires_grad, has_grad=False):
     stored = DTYPES[dtype][0]
-    a = np.ascontiguousarray(np.asarray(array).astype(stored))
+    a = np.asarray(array).astype(stored, order="C")  # a 0-d array stays 0-d
     d = f.create_dataset(name, data=a)
     at = d.attrs
     at["dtensor_format"] = np.bytes_(FORMAT)
@@ -212,6 +220,27 @@ def write_checkpoint(path, tensors, rng_seed=DEFAULT_SEED, rng_offset=0):
                 _put_dataset(f, name + "@grad", grad, dtype, False)
 
 
+# ---- plain HDF5 files (no dtensor attributes): dt_load_dataset reads them
+def write_plain(path, arrays, chunks=True, compression="gzip"):
+    """Write {name: numpy array} as plain h5py datasets (chunked and gzip
+    compressed by default, shuffled; a 0-d array is stored contiguous, as
+    HDF5 cannot chunk it). No attribute is written: dt_load_dataset(ctx,
+    path, name, opts, &t) loads each one, dtype from the array's. Arrays
+    of a type dt_load_dataset refuses (float16, uint64, strings...) raise
+    ValueError."""
+    ok = ("f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "b1")
+    with h5py.File(path, "w") as f:
+        for name, a in arrays.items():
+            a = np.asarray(a)
+            if a.dtype.str[1:] not in ok:
+                raise ValueError("'%s': dt_load_dataset does not load %s"
+                                 % (name, a.dtype))
+            kw = {}
+            if a.ndim > 0 and a.size > 0 and chunks:
+                kw = dict(chunks=True, compression=compression, shuffle=True)
+            f.create_dataset(name, data=a, **kw)
+
+
 # ---- the torch half (torch imported here only) ----------------------------------
 def load_state_dict(path):
     """A dtensor checkpoint as {name: torch.Tensor}, gradients as .grad."""
@@ -244,6 +273,20 @@ def save_state_dict(state_dict, path):
     write_checkpoint(path, tensors)
 
 
+def save_state_dict_plain(state_dict, path):
+    """Write a torch state_dict's tensors (not their gradients) as a plain
+    HDF5 file (write_plain): what dt_load_dataset reads without any dtensor
+    attribute."""
+    arrays = {}
+    for name, t in state_dict.items():
+        name_dtype = str(t.dtype).replace("torch.", "")
+        if name_dtype not in TORCH_DTYPES:
+            raise ValueError("'%s': %s has no dtensor dtype (convert it, e.g. "
+                             "t.float())" % (name, t.dtype))
+        arrays[name] = t.detach().cpu().numpy()
+    write_plain(path, arrays)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "show":
         tensors, (seed, offset) = read_checkpoint(argv[2])
@@ -260,6 +303,10 @@ def main(argv):
     if len(argv) == 4 and argv[1] == "from-torch":
         import torch
         save_state_dict(torch.load(argv[2]), argv[3])
+        return 0
+    if len(argv) == 4 and argv[1] == "from-torch-plain":
+        import torch
+        save_state_dict_plain(torch.load(argv[2]), argv[3])
         return 0
     print(__doc__.split("\n\n")[3], file=sys.stderr)
     return 2

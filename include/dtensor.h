@@ -1186,12 +1186,16 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /*    scripts/dtensor_checksum.py and examples/to_torch.py implement both.  */
 /*  - Only hard links and data stored in the file itself: soft, external    */
 /*    and user-defined links, external raw storage and virtual datasets are */
-/*    DT_ERR_FORMAT (nothing outside the file is ever opened). Contiguous   */
-/*    or unfiltered chunked data must have the storage their shape needs,   */
-/*    inside the file; bool elements must be bytes 0 or 1.                  */
+/*    DT_ERR_FORMAT (nothing outside the file is ever opened). Compact,     */
+/*    contiguous or unfiltered chunked data must have the storage their     */
+/*    shape needs, inside the file; every chunk of chunked data must be     */
+/*    stored inside the file with all its filters (unfiltered: exactly one  */
+/*    chunk's bytes); bool elements must be bytes 0 or 1.                   */
 /*  - Datasets of 64 KiB and more start at a multiple of the alignment      */
 /*    (1 MiB unless dt_save_opts says otherwise). Datasets without a        */
-/*    dtensor_format attribute are foreign data: ignored by dt_list.        */
+/*    dtensor_format attribute are foreign data: ignored by dt_list and     */
+/*    dt_load, listed by dt_list_datasets, loaded by dt_load_dataset (any   */
+/*    HDF5 file's datasets, no attributes needed; see there).               */
 /*                                                                          */
 /* Tensor names: 1 .. DT_NAME_MAX bytes of printable ASCII without spaces   */
 /* or '@', components separated by single '/' (no leading or trailing '/', */
@@ -1299,6 +1303,29 @@ dt_err dt_save(dt_ctx *ctx, const char *path, int n, const char *const *names,
 dt_err dt_load(dt_ctx *ctx, const char *path, const char *name,
                const dt_opts *opts, dt_tensor **out);
 
+/** Options of dt_load_with; NULL or a zeroed struct means the defaults
+ *  (everything verified, as dt_load does). */
+typedef struct dt_load_opts {
+  bool skip_checksums; /* do not compare the data with the recorded
+                          "checksum" attributes, nor the attributes with
+                          their "meta_checksum" (both must still be present
+                          as uint64): for a checkpoint written by another
+                          tool that could not compute them. Every other
+                          check (attributes, extent, type, storage, links,
+                          bool bytes) still applies. */
+} dt_load_opts;
+
+/**
+ * dt_load with load options (lopts may be NULL: dt_load itself). Collective
+ * over ctx; every rank passes the same lopts. With lopts->skip_checksums a
+ * file whose tensor data or metadata checksum do not match loads anyway
+ * (dt_load refuses it with DT_ERR_CHECKSUM or DT_ERR_FORMAT); the loaded
+ * tensor is then exactly what the file holds. Errors: as dt_load.
+ */
+dt_err dt_load_with(dt_ctx *ctx, const char *path, const char *name,
+                    const dt_opts *opts, const dt_load_opts *lopts,
+                    dt_tensor **out);
+
 /**
  * Restore ctx's generator state (seed, offset) from a checkpoint, so that
  * random tensors drawn afterwards equal those an uninterrupted run would
@@ -1327,6 +1354,87 @@ typedef struct dt_file_entry {
  * with malloc (release with free; NULL when *n is 0 or on error).
  */
 dt_err dt_list(dt_ctx *ctx, const char *path, int *n, dt_file_entry **entries);
+
+/**
+ * Load any HDF5 dataset (written by h5py, Heat, netCDF-4 or any HDF5 tool;
+ * no dtensor attribute needed, none read) into a new tensor on ctx, at any
+ * rank count, in the layout opts chooses as for dt_empty (NULL: split on
+ * axis 0). Collective over ctx. `dataset` is its path in the file ("x",
+ * "group/x" or "/group/x"). Each rank reads only its own box, through its
+ * own sequential HDF5 handle, as dt_load does; rank 0 alone validates the
+ * metadata first and broadcasts the verdict.
+ *
+ * The dtype comes from the file's element type (either byte order; HDF5
+ * converts): IEEE float32/float64 -> DT_FLOAT32/DT_FLOAT64; int32/int64 ->
+ * DT_INT32/DT_INT64; int8, uint8, int16, uint16 are widened exactly to
+ * DT_INT32 and uint32 to DT_INT64; an enum over one byte with the values 0
+ * and 1 (h5py's bool) -> DT_BOOL, whose bytes must be 0 or 1. Every other
+ * type (uint64, float16, strings, compounds, other enums...) is refused
+ * with DT_ERR_DTYPE. opts->dtype must be 0 or the dtype the dataset loads
+ * as (DT_ERR_DTYPE otherwise: convert after loading). opts->requires_grad
+ * is honoured (float dtypes only).
+ *
+ * Contiguous, compact or chunked storage; chunked data may be filtered
+ * (deflate/gzip, shuffle, fletcher32, or any filter this HDF5 build can
+ * decode: a filter it cannot is DT_ERR_FORMAT naming the filter, checked
+ * before anything is read). A scalar dataset gives a 0-d tensor, a
+ * zero-sized extent an empty one; a null dataspace (h5py's Empty) is
+ * DT_ERR_FORMAT. As for checkpoints: only hard links are followed, and
+ * external storage and virtual datasets are refused; unfiltered data must
+ * have the storage their extent needs inside the file (unwritten chunks or
+ * an unwritten contiguous dataset are refused, not read as fill values),
+ * every chunk must be stored inside the file with all its filters applied
+ * (unfiltered: exactly a chunk's bytes; rank 0 checks each chunk's index
+ * entry, in time proportional to the number of chunks), and filtered data
+ * may not declare more than 1100 times their stored bytes. There is no checksum to verify: the data are loaded as stored
+ * (for a dtensor checkpoint's tensor with verification, use dt_load).
+ *
+ * On error *out is NULL on every rank. Errors: DT_ERR_NULL, DT_ERR_ARG (an
+ * empty name, an empty, "." or ".." component, no such dataset, a group),
+ * DT_ERR_DTYPE, DT_ERR_FORMAT, DT_ERR_IO, DT_ERR_HDF5, DT_ERR_LAYOUT,
+ * DT_ERR_MISMATCH (arguments differ between ranks), DT_ERR_NOMEM.
+ */
+dt_err dt_load_dataset(dt_ctx *ctx, const char *path, const char *dataset,
+                       const dt_opts *opts, dt_tensor **out);
+
+/** One dataset of any HDF5 file, as dt_list_datasets reports it. */
+typedef struct dt_dataset_info {
+  char name[DT_NAME_MAX + 1]; /* path from the root group, no leading '/' */
+  char type[48];   /* the file's element type: "float64LE", "int32BE",
+                      "uint16LE", "bool", "string", "compound"...; for a
+                      link that is not followed "soft link", "external
+                      link" or "user-defined link" */
+  dt_dtype dtype;  /* what dt_load_dataset loads it as; DT_DTYPE_DEFAULT
+                      (0) when it refuses the type (or for a link) */
+  int ndim;        /* -1: a null dataspace, a rank above DT_MAX_DIMS, a link */
+  int64_t shape[DT_MAX_DIMS];
+  bool chunked;
+  int64_t chunk[DT_MAX_DIMS]; /* chunk dimensions when chunked */
+  char filters[64];  /* the filter pipeline, comma-separated: "deflate",
+                        "shuffle", "fletcher32", "szip", "nbit",
+                        "scaleoffset", "lzf" or "filter<id>", each marked
+                        "(unavailable)" when this HDF5 cannot decode it;
+                        "" for none (truncated if very long) */
+  bool is_tensor;  /* has a dtensor_format attribute: a checkpoint tensor or
+                      gradient (dt_list and dt_load read those) */
+} dt_dataset_info;
+
+/**
+ * List every dataset of any HDF5 file (a dtensor checkpoint or not), in the
+ * order of a depth-first walk by name, with its element type, extent,
+ * chunking and filters; soft, external and user-defined links are listed
+ * as such and never followed; names longer than DT_NAME_MAX are left out.
+ * Nothing is validated beyond what describing needs (dt_load_dataset
+ * validates before loading). Collective over ctx: rank 0 reads the file
+ * with the sequential driver and broadcasts the list, so every rank gets
+ * the same one in *entries, allocated with malloc (release with free; NULL
+ * when *n is 0 or on error). *is_checkpoint (when not NULL) tells whether
+ * the root group carries a dtensor_format attribute.
+ * Errors: DT_ERR_NULL, DT_ERR_IO (missing or unreadable), DT_ERR_FORMAT
+ * (not an HDF5 file, damaged), DT_ERR_HDF5, DT_ERR_MISMATCH, DT_ERR_NOMEM.
+ */
+dt_err dt_list_datasets(dt_ctx *ctx, const char *path, int *n,
+                        dt_dataset_info **entries, bool *is_checkpoint);
 
 /* ------------------------------------------------------------------------ */
 /* Storage cache                                                             */

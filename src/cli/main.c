@@ -51,10 +51,13 @@ static const char usage_bench[] =
     "            the limit, ratio, target, ok/below ('dtensor bench --help')\n";
 
 static const char usage_inspect[] =
-    "  inspect FILE\n"
+    "  inspect FILE [--dataset NAME]\n"
     "            list the tensors of a checkpoint (name, dtype, shape, saved\n"
     "            layout, requires_grad, gradient) and verify every checksum;\n"
-    "            exits non-zero when one does not match\n";
+    "            exits non-zero when one does not match; then list any HDF5\n"
+    "            file's other datasets (type, shape, chunks, filters);\n"
+    "            --dataset NAME: load that dataset (dt_load_dataset) and\n"
+    "            print its checksum\n";
 
 static const char usage_tail[] =
     "  help      this text\n"

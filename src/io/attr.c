@@ -546,11 +546,64 @@ static dt_err check_space(hid_t dset, const char *where, const dt__io_meta *m) {
   return DT_OK;
 }
 
+/* Every chunk of a chunked dataset (rank 0; time proportional to the
+ * number of chunks): stored (an unwritten chunk would read as fill
+ * values), inside the file, with all its filters applied, and when
+ * unfiltered exactly the chunk's bytes: HDF5 1.10 copies a whole chunk out
+ * of a shorter stored one (a heap overflow the fuzzer found). */
+static dt_err check_chunks(hid_t dset, hid_t dcpl, const char *where,
+                           int nfilt, int64_t file_size) {
+  hid_t sp = H5Dget_space(dset), t = H5Dget_type(dset);
+  int r = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+  hsize_t dims[H5S_MAX_RANK], ch[H5S_MAX_RANK], nc[H5S_MAX_RANK];
+  hsize_t c[H5S_MAX_RANK] = {0}, off[H5S_MAX_RANK];
+  bool ok = r > 0 && H5Sget_simple_extent_dims(sp, dims, NULL) == r &&
+            H5Pget_chunk(dcpl, H5S_MAX_RANK, ch) == r && t >= 0;
+  hsize_t cbytes = ok ? H5Tget_size(t) : 0, total = 1;
+  if (sp >= 0)
+    H5Sclose(sp);
+  if (t >= 0)
+    H5Tclose(t);
+  for (int k = 0; ok && k < r; k++) {
+    ok = ch[k] > 0;
+    nc[k] = ok ? (dims[k] + ch[k] - 1) / ch[k] : 0;
+    cbytes *= ch[k];
+    total *= nc[k];
+  }
+  if (!ok)
+    return dt__h5_error(DT_ERR_FORMAT, "%s: unreadable chunk layout", where);
+  for (hsize_t i = 0; i < total; i++) {
+    for (int k = 0; k < r; k++)
+      off[k] = c[k] * ch[k];
+    unsigned mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info_by_coord(dset, off, &mask, &addr, &size) < 0)
+      return dt__h5_error(DT_ERR_FORMAT, "%s: unreadable chunk index", where);
+    const char *bad =
+        addr == HADDR_UNDEF ? "is not stored (unwritten chunks are not read "
+                              "as fill values)"
+        : mask != 0         ? "was stored without all of its filters"
+        : addr > (haddr_t)file_size || size > (haddr_t)file_size - addr
+            ? "lies outside the file"
+        : nfilt == 0 && size != cbytes ? "does not hold a whole chunk"
+        : size == 0                    ? "is empty"
+                                       : NULL;
+    DT_CHECK(!bad, DT_ERR_FORMAT,
+             "%s: chunk %llu of %llu %s (a truncated or damaged file)", where,
+             (unsigned long long)i, (unsigned long long)total, bad);
+    for (int k = r - 1; k >= 0 && ++c[k] == nc[k]; k--)
+      c[k] = 0;
+  }
+  return DT_OK;
+}
+
 /* The data must be stored in the file itself (no external raw storage, no
- * virtual dataset) and, when contiguous or chunked without filters, the
+ * virtual dataset) and, when compact, contiguous or chunked without filters, the
  * storage HDF5 allocated must hold the declared extent within the file, so
- * a tiny file cannot make every rank allocate what it declares. */
-static dt_err check_storage(hid_t dset, const char *where, int64_t bytes,
+ * a tiny file cannot make every rank allocate what it declares; chunked
+ * data must pass check_chunks. */
+dt_err dt__io_check_storage(hid_t dset, const char *where, int64_t bytes,
                             int64_t file_size) {
   hid_t p = H5Dget_create_plist(dset);
   if (p < 0)
@@ -559,29 +612,39 @@ static dt_err check_storage(hid_t dset, const char *where, int64_t bytes,
   int next = H5Pget_external_count(p);
   H5D_layout_t lay = H5Pget_layout(p);
   int nfilt = H5Pget_nfilters(p);
+  dt_err err = DT_OK;
+  if (next != 0)
+    err = dt__error(DT_ERR_FORMAT,
+                    "%s: the data are stored outside the file (external "
+                    "storage), which a checkpoint never does",
+                    where);
+  else if (lay != H5D_CONTIGUOUS && lay != H5D_CHUNKED && lay != H5D_COMPACT)
+    err = dt__error(DT_ERR_FORMAT,
+                    "%s: the dataset is %s, not stored in the file itself",
+                    where,
+                    lay == H5D_VIRTUAL ? "virtual" : "of an unknown layout");
+  else if (nfilt < 0)
+    err = dt__error(DT_ERR_FORMAT, "%s: unreadable filter pipeline", where);
+  /* Compact data too: HDF5 1.10 copies the extent's bytes out of the
+   * header's compact buffer without checking its recorded size. */
+  if (!err && bytes > 0 && nfilt == 0) {
+    hsize_t have = H5Dget_storage_size(dset);
+    haddr_t at = lay == H5D_CONTIGUOUS ? H5Dget_offset(dset) : 0;
+    bool inside = lay != H5D_CONTIGUOUS ||
+                  (at != HADDR_UNDEF && at <= (haddr_t)file_size &&
+                   (haddr_t)bytes <= (haddr_t)file_size - at);
+    H5Eclear2(H5E_DEFAULT);
+    if (have < (hsize_t)bytes || !inside)
+      err = dt__error(DT_ERR_FORMAT,
+                      "%s: the file stores %llu bytes for it but its shape "
+                      "needs %lld (a truncated or damaged file)",
+                      where, (unsigned long long)(inside ? have : 0),
+                      (long long)bytes);
+  }
+  if (!err && bytes > 0 && lay == H5D_CHUNKED)
+    err = check_chunks(dset, p, where, nfilt, file_size);
   H5Pclose(p);
-  DT_CHECK(next == 0, DT_ERR_FORMAT,
-           "%s: the data are stored outside the file (external storage), "
-           "which a checkpoint never does",
-           where);
-  DT_CHECK(lay == H5D_CONTIGUOUS || lay == H5D_CHUNKED || lay == H5D_COMPACT,
-           DT_ERR_FORMAT,
-           "%s: the dataset is %s, not stored in the file itself", where,
-           lay == H5D_VIRTUAL ? "virtual" : "of an unknown layout");
-  DT_CHECK(nfilt >= 0, DT_ERR_FORMAT, "%s: unreadable filter pipeline", where);
-  if (bytes == 0 || lay == H5D_COMPACT || nfilt > 0)
-    return DT_OK;
-  hsize_t have = H5Dget_storage_size(dset);
-  haddr_t at = lay == H5D_CONTIGUOUS ? H5Dget_offset(dset) : 0;
-  bool inside = lay != H5D_CONTIGUOUS ||
-                (at != HADDR_UNDEF && at <= (haddr_t)file_size &&
-                 (haddr_t)bytes <= (haddr_t)file_size - at);
-  H5Eclear2(H5E_DEFAULT);
-  DT_CHECK(have >= (hsize_t)bytes && inside, DT_ERR_FORMAT,
-           "%s: the file stores %llu bytes for it but its shape needs %lld "
-           "(a truncated or damaged file)",
-           where, (unsigned long long)(inside ? have : 0), (long long)bytes);
-  return DT_OK;
+  return err;
 }
 
 dt_err dt__io_read_meta(hid_t dset, const char *file, const char *name,
@@ -627,7 +690,7 @@ dt_err dt__io_read_meta(hid_t dset, const char *file, const char *name,
   H5Tclose(t);
   DT_CHECK(ok, DT_ERR_FORMAT,
            "%s: the dataset's element type is not how %s is stored", where, dt);
-  DT_CALL(check_storage(dset, where, bytes, file_size));
+  DT_CALL(dt__io_check_storage(dset, where, bytes, file_size));
 
   DT_CALL(get_int(dset, where, "requires_grad", false, &v));
   DT_CHECK(v == 0 || v == 1, DT_ERR_FORMAT,

@@ -111,6 +111,19 @@ hid_t dt__io_lapl(void);
 /* Objects created without time stamps (byte-identical files). */
 hid_t dt__io_ocpl(H5I_type_t kind);
 
+/* The storage checks of dt__io_read_meta (attr.c): data in the file itself
+ * (no external storage, no virtual layout) and, unfiltered, as many bytes
+ * stored within the file as `bytes` (the declared extent's, in the file's
+ * element size). */
+dt_err dt__io_check_storage(hid_t dset, const char *where, int64_t bytes,
+                            int64_t file_size);
+
+/* Find dataset `name` through hard links only (open.c): *dset >= 0 when it
+ * exists (close it), -1 when it does not; DT_ERR_ARG when it is a group,
+ * DT_ERR_FORMAT when a link on the way is not a hard link. */
+dt_err dt__io_find_dataset(hid_t f, hid_t lapl, const char *file,
+                           const char *name, hid_t *dset);
+
 /* ---- the catalog (open.c) ------------------------------------------------ */
 
 typedef struct dt__io_entry {
@@ -128,14 +141,38 @@ typedef struct dt__io_catalog {
  * reads and validates its root group and either tensor `only` (with its
  * gradient) or, when only is NULL, every tensor in the file; the verdict
  * is agreed and the catalog broadcast, so every rank has the same one or
- * the same error. `fn` names the public function in messages. */
+ * the same error. verify false (dt_load_opts.skip_checksums): the metadata
+ * checksums of `only` and its gradient are read but not compared. */
 dt_err dt__io_catalog_read(dt_ctx *ctx, const char *path, const char *only,
-                           dt__io_catalog *c);
+                           bool verify, dt__io_catalog *c);
 void dt__io_catalog_free(dt__io_catalog *c);
 
 /* Rank 0's checks of a path before HDF5 sees it: exists, a regular file
  * (a FIFO or directory is refused without opening it), readable. */
 dt_err dt__io_probe(const char *path, int64_t *size);
+
+/* ---- plain datasets (dataset.c) ------------------------------------------ */
+
+/* What dt_load_dataset needs of a dataset: the dtype it loads as, its
+ * extent, its name relative to the root group. */
+typedef struct dt__io_dsinfo {
+  char name[DT_NAME_MAX + 1];
+  dt_dtype dtype;
+  int ndim;
+  int64_t shape[DT_MAX_DIMS];
+} dt__io_dsinfo;
+
+/* A dataset name from the caller: leading '/' dropped (*rel points into
+ * name), 1..DT_NAME_MAX bytes, no empty, "." or ".." component. Any other
+ * bytes are allowed (other tools' names have spaces and '@'). */
+dt_err dt__io_dataset_name(const char *name, const char **rel);
+/* The dtype file type t loads as (DT_DTYPE_DEFAULT: refused), and a short
+ * description of t ("float64BE", "uint16LE", "bool") in desc. */
+dt_dtype dt__io_plain_dtype(hid_t t, char *desc, size_t n);
+/* Collective: rank 0 validates dataset `name` (relative) of `path`, the
+ * verdict is agreed and *ds broadcast. */
+dt_err dt__io_dataset_read(dt_ctx *ctx, const char *path, const char *name,
+                           dt__io_dsinfo *ds);
 
 /* ---- boxes and pieces (box.c) -------------------------------------------- */
 

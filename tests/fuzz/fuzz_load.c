@@ -1,6 +1,8 @@
 /*
  * fuzz_load - the bytes as a checkpoint file, one rank: list it, read the
- * generator state and load every listed tensor, as `dtensor inspect` does.
+ * generator state and load every listed tensor, as `dtensor inspect` does;
+ * then list every dataset (dt_list_datasets) and load each with
+ * dt_load_dataset.
  * Any input must give tensors or errors, never a crash, a hang, a leak or
  * undefined behaviour. Seeds: checkpoints the library saved (make_seeds in
  * scripts/stages/30-fuzz.sh) and the regression inputs in regress_load/.
@@ -32,6 +34,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   free(e);
+  dt_dataset_info *d = NULL;
+  if (dt_list_datasets(fuzz_ctx, path, &n, &d, NULL) == DT_OK) {
+    for (int i = 0; i < n; i++) {
+      dt_tensor *t = NULL;
+      dt_load_dataset(fuzz_ctx, path, d[i].name, NULL, &t);
+      dt_tensor_destroy(&t);
+    }
+  }
+  free(d);
   unlink(path);
   return 0;
 }
