@@ -106,8 +106,7 @@ static dt_err resume(state *s, const config *c) {
   if (c->rng_restore)
     DT_TRY_GOTO(dt_load_rng_state(s->ctx, c->resume), err, done);
   if (dt_ctx_rank(s->ctx) == 0)
-    printf("# resumed from %s at step %lld%s\n", c->resume,
-           (long long)s->step,
+    printf("# resumed from %s at step %lld%s\n", c->resume, (long long)s->step,
            c->rng_restore ? "" : " (generator state NOT restored)");
 done:
   dt_tensor_destroy(&step);
@@ -214,7 +213,11 @@ done:
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
-  config c = {.n = 2000, .k = 16, .steps = 30, .lr = 0.05, .rng_restore = true,
+  config c = {.n = 2000,
+              .k = 16,
+              .steps = 30,
+              .lr = 0.05,
+              .rng_restore = true,
               .grad_restore = true};
   int bad = 0;
   for (int i = 1; i < argc; i++) {
@@ -255,9 +258,10 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (bad) {
     if (rank == 0)
-      fprintf(stderr, "usage: restart [--n N] [--k K] [--lr LR] [--steps T] "
-                      "[--every K] [--ckpt FILE] [--resume FILE] "
-                      "[--noise SIGMA] [--no-rng-restore] [--no-grad-restore]\n");
+      fprintf(stderr,
+              "usage: restart [--n N] [--k K] [--lr LR] [--steps T] "
+              "[--every K] [--ckpt FILE] [--resume FILE] "
+              "[--noise SIGMA] [--no-rng-restore] [--no-grad-restore]\n");
     MPI_Finalize();
     return 2;
   }

@@ -115,12 +115,12 @@ const char *dt_err_name(dt_err err);
  * The calling thread's message for its most recent failure, e.g.
  * "dt_arange: step must be nonzero". It names the public function the
  * caller called, also when the failure happened in another public function
- * that one uses (dt_load's layout errors say "dt_load", not "dt_empty"). After a collective failure every rank
- * has the same code; a rank that failed that way keeps its own message, the
- * others get the message of the lowest failing rank followed by
- * " (on rank r)". Empty string when nothing failed yet. Not collective; the
- * string is owned by the library and valid until the thread's next failing
- * call.
+ * that one uses (dt_load's layout errors say "dt_load", not "dt_empty"). After
+ * a collective failure every rank has the same code; a rank that failed that
+ * way keeps its own message, the others get the message of the lowest failing
+ * rank followed by " (on rank r)". Empty string when nothing failed yet. Not
+ * collective; the string is owned by the library and valid until the thread's
+ * next failing call.
  */
 const char *dt_last_error(void);
 
@@ -154,8 +154,8 @@ const char *dt_last_error(void);
  *     return err;
  *   }
  */
-static inline void dt_try_report(dt_err err, const char *expr,
-                                 const char *file, int line) {
+static inline void dt_try_report(dt_err err, const char *expr, const char *file,
+                                 int line) {
   int init = 0, fini = 0, rank = -1;
   MPI_Initialized(&init);
   MPI_Finalized(&fini);
@@ -167,7 +167,8 @@ static inline void dt_try_report(dt_err err, const char *expr,
           dt_err_name(err), dt_last_error());
 }
 #ifndef DT_TRY_REPORT
-#define DT_TRY_REPORT(err, expr, file, line) dt_try_report(err, expr, file, line)
+#define DT_TRY_REPORT(err, expr, file, line)                                   \
+  dt_try_report(err, expr, file, line)
 #endif
 #define DT_TRY(expr)                                                           \
   do {                                                                         \
@@ -598,8 +599,9 @@ dt_err dt_parse(dt_ctx *ctx, const char *literal, const dt_opts *opts,
  * tensor may require grad afterwards (dt_requires_grad_, as
  * torch.from_numpy(a).requires_grad_()): its gradient is new library
  * memory, and the buffer stays the user's (written only by the user, or by
- * dt_copy_ / in-place ops into the tensor where those are allowed). Errors: DT_ERR_LAYOUT when boxes overlap, leave holes
- * or fall outside the shape; DT_ERR_NULL for a NULL buf with a non-empty box.
+ * dt_copy_ / in-place ops into the tensor where those are allowed). Errors:
+ * DT_ERR_LAYOUT when boxes overlap, leave holes or fall outside the shape;
+ * DT_ERR_NULL for a NULL buf with a non-empty box.
  */
 dt_err dt_from_buffer(dt_ctx *ctx, void *buf, dt_dtype dtype, int ndim,
                       const int64_t *shape, const int64_t *local_start,
@@ -958,8 +960,8 @@ dt_err dt_sum_dim(const dt_tensor *a, int ndims, const int *dims, bool keepdim,
  * Long"), as torch. Differentiable (gradient g / count, computed in the
  * dtype). Collective.
  */
-dt_err dt_mean_dim(const dt_tensor *a, int ndims, const int *dims,
-                   bool keepdim, dt_tensor **out);
+dt_err dt_mean_dim(const dt_tensor *a, int ndims, const int *dims, bool keepdim,
+                   dt_tensor **out);
 /**
  * Largest / smallest element over the axes `dims` (torch.amax, torch.amin),
  * any dtype, the result in the input's dtype. NaN is larger and smaller
@@ -1008,8 +1010,7 @@ dt_err dt_argmin(const dt_tensor *a, const int *dim, bool keepdim,
  * 3 but got size 4 for tensor number 1 in the list."), DT_ERR_AXIS,
  * DT_ERR_CONTEXT.
  */
-dt_err dt_cat(int n, const dt_tensor *const *tensors, int dim,
-              dt_tensor **out);
+dt_err dt_cat(int n, const dt_tensor *const *tensors, int dim, dt_tensor **out);
 /**
  * Stack n tensors of one shape along a new axis `dim` in [-(ndim+1), ndim]
  * (torch.stack): dt_cat of the inputs with an axis of extent 1 inserted.
@@ -1386,8 +1387,9 @@ dt_err dt_list(dt_ctx *ctx, const char *path, int *n, dt_file_entry **entries);
  * every chunk must be stored inside the file with all its filters applied
  * (unfiltered: exactly a chunk's bytes; rank 0 checks each chunk's index
  * entry, in time proportional to the number of chunks), and filtered data
- * may not declare more than 1100 times their stored bytes. There is no checksum to verify: the data are loaded as stored
- * (for a dtensor checkpoint's tensor with verification, use dt_load).
+ * may not declare more than 1100 times their stored bytes. There is no checksum
+ * to verify: the data are loaded as stored (for a dtensor checkpoint's tensor
+ * with verification, use dt_load).
  *
  * On error *out is NULL on every rank. Errors: DT_ERR_NULL, DT_ERR_ARG (an
  * empty name, an empty, "." or ".." component, no such dataset, a group),
@@ -1400,23 +1402,23 @@ dt_err dt_load_dataset(dt_ctx *ctx, const char *path, const char *dataset,
 /** One dataset of any HDF5 file, as dt_list_datasets reports it. */
 typedef struct dt_dataset_info {
   char name[DT_NAME_MAX + 1]; /* path from the root group, no leading '/' */
-  char type[48];   /* the file's element type: "float64LE", "int32BE",
-                      "uint16LE", "bool", "string", "compound"...; for a
-                      link that is not followed "soft link", "external
-                      link" or "user-defined link" */
-  dt_dtype dtype;  /* what dt_load_dataset loads it as; DT_DTYPE_DEFAULT
-                      (0) when it refuses the type (or for a link) */
-  int ndim;        /* -1: a null dataspace, a rank above DT_MAX_DIMS, a link */
+  char type[48];  /* the file's element type: "float64LE", "int32BE",
+                     "uint16LE", "bool", "string", "compound"...; for a
+                     link that is not followed "soft link", "external
+                     link" or "user-defined link" */
+  dt_dtype dtype; /* what dt_load_dataset loads it as; DT_DTYPE_DEFAULT
+                     (0) when it refuses the type (or for a link) */
+  int ndim;       /* -1: a null dataspace, a rank above DT_MAX_DIMS, a link */
   int64_t shape[DT_MAX_DIMS];
   bool chunked;
   int64_t chunk[DT_MAX_DIMS]; /* chunk dimensions when chunked */
-  char filters[64];  /* the filter pipeline, comma-separated: "deflate",
-                        "shuffle", "fletcher32", "szip", "nbit",
-                        "scaleoffset", "lzf" or "filter<id>", each marked
-                        "(unavailable)" when this HDF5 cannot decode it;
-                        "" for none (truncated if very long) */
-  bool is_tensor;  /* has a dtensor_format attribute: a checkpoint tensor or
-                      gradient (dt_list and dt_load read those) */
+  char filters[64]; /* the filter pipeline, comma-separated: "deflate",
+                       "shuffle", "fletcher32", "szip", "nbit",
+                       "scaleoffset", "lzf" or "filter<id>", each marked
+                       "(unavailable)" when this HDF5 cannot decode it;
+                       "" for none (truncated if very long) */
+  bool is_tensor;   /* has a dtensor_format attribute: a checkpoint tensor or
+                       gradient (dt_list and dt_load read those) */
 } dt_dataset_info;
 
 /**

@@ -37,8 +37,7 @@ static dt_err same_ranks(const dt_tensor *a, const dt_tensor *b) {
   return DT_OK;
 }
 
-static uint64_t args_hash(int op, int n, const dt_tensor *const *in,
-                          double s) {
+static uint64_t args_hash(int op, int n, const dt_tensor *const *in, double s) {
   uint64_t h = (uint64_t)op;
   for (int i = 0; i < n; i++) {
     h = dt__hash_mix(h, dt__layout_hash(in[i]->layout));
@@ -102,8 +101,8 @@ static dt_err out_layout(int n, const dt_tensor *const *in, int nd,
     if (!like && in[i]->ndim > 0)
       like = in[i];
   }
-  return dt__layout_like(like ? like->layout : in[0]->layout,
-                         in[0]->ctx->size, nd, S, L);
+  return dt__layout_like(like ? like->layout : in[0]->layout, in[0]->ctx->size,
+                         nd, S, L);
 }
 
 /* Kinds of elementwise operation sharing one implementation. */
@@ -168,9 +167,9 @@ static dt_err elementwise(kind k, int op, int n, const dt_tensor *const *in,
     if (!err && node) {
       /* mul and div need both operands, where its condition; slots 2, 3
        * watch the originals when the saved form is a copy */
-      int nsave = k == K_WHERE ? 1
+      int nsave = k == K_WHERE                           ? 1
                   : op == DT__OP_MUL || op == DT__OP_DIV ? 2
-                                                          : 0;
+                                                         : 0;
       for (int i = 0; !err && i < nsave; i++) {
         err = dt__node_save(node, i, p[i]);
         if (!err && p[i] != in[i])
@@ -378,13 +377,12 @@ static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
    * without changing category (int32 += int64 is fine, int64 /= int64 and
    * int64 += 2.5 are not) */
   const dt_tensor *ab[2] = {a, b};
-  dt_dtype rt = b ? result_type(2, ab)
-                  : dt_dtype_is_float(a->dtype) ? a->dtype
-                                                : ctx->default_dtype;
+  dt_dtype rt = b                             ? result_type(2, ab)
+                : dt_dtype_is_float(a->dtype) ? a->dtype
+                                              : ctx->default_dtype;
   if (op == DT__OP_DIV && !dt_dtype_is_float(rt))
     rt = ctx->default_dtype;
-  if (!err && op == DT__OP_SUB &&
-      (a->dtype == DT_BOOL || b->dtype == DT_BOOL))
+  if (!err && op == DT__OP_SUB && (a->dtype == DT_BOOL || b->dtype == DT_BOOL))
     err = dt__error(DT_ERR_DTYPE, "%s", bool_sub_msg);
   if (!err && category(rt) > category(a->dtype))
     err = dt__error(DT_ERR_DTYPE,

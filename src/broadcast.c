@@ -129,7 +129,7 @@ dt_err dt__project_layout(const dt_layout *L, int m, const int64_t *T,
       full = full && b[j] == 0 && b[m + j] == T[j];
   }
   dt_err err = full && P > 1 ? dt__layout_replicated(P, m, T, out)
-                    : dt__layout_from_boxes(P, m, T, boxes, out);
+                             : dt__layout_from_boxes(P, m, T, boxes, out);
   free(boxes);
   return err;
 }
@@ -245,11 +245,11 @@ static void store(dt_tensor *t, int64_t off, const dt__xacc *acc,
   size_t esz = dt_dtype_size(t->dtype);
   if (gdt == DT_FLOAT32) {
     float f = (float)v;
-    dt__convert(dt__local_ptr(t) + off * (int64_t)esz, t->dtype, &f,
-                DT_FLOAT32, 1);
+    dt__convert(dt__local_ptr(t) + off * (int64_t)esz, t->dtype, &f, DT_FLOAT32,
+                1);
   } else {
-    dt__convert(dt__local_ptr(t) + off * (int64_t)esz, t->dtype, &v,
-                DT_FLOAT64, 1);
+    dt__convert(dt__local_ptr(t) + off * (int64_t)esz, t->dtype, &v, DT_FLOAT64,
+                1);
   }
 }
 
@@ -367,8 +367,8 @@ static dt_err sum_across(const dt_tensor *g, const bool *red, dt_layout *L,
       for (int f = 0; f < 5; f++)
         w[DT_XLIMBS + f] = (acc.flags >> f) & 1;
     }
-    int rc = MPI_Allreduce(in, sum, (int)(k * XW), MPI_INT64_T, MPI_SUM,
-                           ctx->comm);
+    int rc =
+        MPI_Allreduce(in, sum, (int)(k * XW), MPI_INT64_T, MPI_SUM, ctx->comm);
     if (rc != MPI_SUCCESS) {
       err = dt__mpi_error(rc, "MPI_Allreduce (gradient sum)");
       break;

@@ -18,10 +18,8 @@ static const struct {
   dt_err (*run)(bench *b);
   int rows; /* about how many timed ops, for the time-left estimate */
 } families[] = {
-    {"factories", bench_factories, 44},
-    {"copy", bench_copy, 10},
-    {"compute", bench_compute, 8},
-    {"io", bench_io, 6},
+    {"factories", bench_factories, 44}, {"copy", bench_copy, 10},
+    {"compute", bench_compute, 8},      {"io", bench_io, 6},
     {"latency", bench_latency, 16},
 };
 enum { NFAM = sizeof families / sizeof families[0] };
@@ -34,11 +32,13 @@ static const char bench_usage[] =
     "\n"
     "families (default: all of them, in this order):\n"
     "  factories  every factory at BYTES per rank, cache-warm and with fresh\n"
-    "             memory (\".fresh\"); limits memset(0) for zeros/eye, the best\n"
+    "             memory (\".fresh\"); limits memset(0) for zeros/eye, the "
+    "best\n"
     "             of memset and non-temporal stores for other fills, raw\n"
     "             Philox words (dt_philox_fill) for rand/randn/randint; empty\n"
     "             as a latency (us per call)\n"
-    "  copy       clone (best of memcpy and a non-temporal copy), copy_ split0\n"
+    "  copy       clone (best of memcpy and a non-temporal copy), copy_ "
+    "split0\n"
     "             -> split1, split -> replicated, split -> grid (raw\n"
     "             MPI_Alltoallv of the same boxes), deepcopy (MPI_Gatherv +\n"
     "             MPI_Scatterv)\n"
@@ -46,7 +46,8 @@ static const char bench_usage[] =
     "             mul forward and mul backward (a vectorised loop of the same\n"
     "             traffic), dt_matmul (GFLOP/s, no limit)\n"
     "  io         dt_save (one pwrite+fsync per rank) and dt_load cold\n"
-    "             (posix_fadvise DONTNEED) and warm (pread into a page-aligned\n"
+    "             (posix_fadvise DONTNEED) and warm (pread into a "
+    "page-aligned\n"
     "             buffer), files in --dir\n"
     "  autograd   another name for compute\n"
     "  latency    zeros, rand, clone, dt_sum, add at 1, 1000 and 1000000\n"
@@ -81,10 +82,10 @@ enum {
 };
 
 static const cli_option options[O_COUNT] = {
-    [O_SIZE] = {"size", true},       [O_REPS] = {"reps", true},
-    [O_JSON] = {"json", true},       [O_CSV] = {"csv", true},
-    [O_DIR] = {"dir", true},         [O_OPS] = {"ops", true},
-    [O_DTYPE] = {"dtype", true},     [O_SCALING] = {"scaling", true},
+    [O_SIZE] = {"size", true},    [O_REPS] = {"reps", true},
+    [O_JSON] = {"json", true},    [O_CSV] = {"csv", true},
+    [O_DIR] = {"dir", true},      [O_OPS] = {"ops", true},
+    [O_DTYPE] = {"dtype", true},  [O_SCALING] = {"scaling", true},
     [O_QUIET] = {"quiet", false},
 };
 
@@ -189,7 +190,8 @@ static int parse(const cli_env *env, int argc, char **argv, bench_args *a) {
   return 0;
 }
 
-/* ---- selection ------------------------------------------------------------ */
+/* ---- selection ------------------------------------------------------------
+ */
 
 /* s is in the comma list (exact, or a prefix when prefix is true). */
 static bool in_list(const char *list, const char *s, bool prefix) {
@@ -230,7 +232,8 @@ void bench_note(const bench *b, const char *fmt, ...) {
   fflush(stdout);
 }
 
-/* ---- timing and progress -------------------------------------------------- */
+/* ---- timing and progress --------------------------------------------------
+ */
 
 static int cmp_double(const void *x, const void *y) {
   double a = *(const double *)x, c = *(const double *)y;
@@ -251,8 +254,8 @@ static void progress(const bench *b, const char *what, int rep, int reps) {
     fprintf(stderr, "\r\033[K[%s] %s rep %d/%d  elapsed %.1fs  left %s",
             b->family, what, rep, reps, el, eta);
   else if (rep == 0)
-    fprintf(stderr, "[%s] %s  (%d/%d ops, elapsed %.1fs, left %s)\n",
-            b->family, what, done + 1, plan, el, eta);
+    fprintf(stderr, "[%s] %s  (%d/%d ops, elapsed %.1fs, left %s)\n", b->family,
+            what, done + 1, plan, el, eta);
   fflush(stderr);
 }
 
@@ -294,7 +297,8 @@ dt_err bench_time(bench *b, const char *what, bench_fn setup, bench_fn fn,
   return err;
 }
 
-/* ---- the run --------------------------------------------------------------- */
+/* ---- the run ---------------------------------------------------------------
+ */
 
 static int run(const cli_env *env, const bench_args *args) {
   bench b = {.env = env, .args = args, .tty = isatty(2) != 0};
