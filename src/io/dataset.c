@@ -47,8 +47,7 @@ dt_err dt__io_dataset_name(const char *name, const char **rel) {
              name);
     DT_CHECK(!(n == 1 && p[0] == '.') &&
                  !(n == 2 && p[0] == '.' && p[1] == '.'),
-             DT_ERR_ARG, "dataset name '%s' has a '.' or '..' component",
-             name);
+             DT_ERR_ARG, "dataset name '%s' has a '.' or '..' component", name);
     if (!e)
       break;
     p = e + 1;
@@ -85,8 +84,10 @@ dt_dtype dt__io_plain_dtype(hid_t t, char *desc, size_t n) {
   size_t sz = H5Tget_size(t);
   const char *order = H5Tget_order(t) == H5T_ORDER_BE ? "BE" : "LE";
   if (c == H5T_FLOAT) {
-    bool f32 = H5Tequal(t, H5T_IEEE_F32LE) > 0 || H5Tequal(t, H5T_IEEE_F32BE) > 0;
-    bool f64 = H5Tequal(t, H5T_IEEE_F64LE) > 0 || H5Tequal(t, H5T_IEEE_F64BE) > 0;
+    bool f32 =
+        H5Tequal(t, H5T_IEEE_F32LE) > 0 || H5Tequal(t, H5T_IEEE_F32BE) > 0;
+    bool f64 =
+        H5Tequal(t, H5T_IEEE_F64LE) > 0 || H5Tequal(t, H5T_IEEE_F64BE) > 0;
     snprintf(desc, n, "float%zu%s", 8 * sz, order);
     return f32 ? DT_FLOAT32 : f64 ? DT_FLOAT64 : DT_DTYPE_DEFAULT;
   }
@@ -105,14 +106,14 @@ dt_dtype dt__io_plain_dtype(hid_t t, char *desc, size_t n) {
     return b ? DT_BOOL : DT_DTYPE_DEFAULT;
   }
   snprintf(desc, n, "%s",
-           c == H5T_STRING     ? "string"
-           : c == H5T_COMPOUND ? "compound"
-           : c == H5T_ARRAY    ? "array"
-           : c == H5T_BITFIELD ? "bitfield"
-           : c == H5T_OPAQUE   ? "opaque"
-           : c == H5T_VLEN     ? "variable-length"
+           c == H5T_STRING      ? "string"
+           : c == H5T_COMPOUND  ? "compound"
+           : c == H5T_ARRAY     ? "array"
+           : c == H5T_BITFIELD  ? "bitfield"
+           : c == H5T_OPAQUE    ? "opaque"
+           : c == H5T_VLEN      ? "variable-length"
            : c == H5T_REFERENCE ? "reference"
-                               : "unknown type");
+                                : "unknown type");
   return DT_DTYPE_DEFAULT;
 }
 
@@ -122,9 +123,8 @@ static dt_err check_filters(hid_t dcpl, const char *where, int nfilt) {
     unsigned flags = 0, cfg = 0;
     size_t nel = 0;
     char fname[64] = "";
-    H5Z_filter_t id =
-        H5Pget_filter2(dcpl, (unsigned)i, &flags, &nel, NULL, sizeof fname,
-                       fname, &cfg);
+    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nel, NULL,
+                                     sizeof fname, fname, &cfg);
     if (id < 0)
       return dt__h5_error(DT_ERR_FORMAT, "%s: unreadable filter pipeline",
                           where);
@@ -134,8 +134,7 @@ static dt_err check_filters(hid_t dcpl, const char *where, int nfilt) {
       av = -1;
     H5Eclear2(H5E_DEFAULT);
     fname[sizeof fname - 1] = '\0';
-    DT_CHECK(av > 0 && (info & H5Z_FILTER_CONFIG_DECODE_ENABLED),
-             DT_ERR_FORMAT,
+    DT_CHECK(av > 0 && (info & H5Z_FILTER_CONFIG_DECODE_ENABLED), DT_ERR_FORMAT,
              "%s: its data are compressed or encoded with HDF5 filter %d "
              "('%s'), which this HDF5 build cannot decode",
              where, (int)id, fname[0] ? fname : "unnamed");
@@ -155,8 +154,10 @@ static dt_err validate(hid_t f, hid_t lapl, const char *path, int64_t fsize,
   dt_err err = DT_OK;
   hid_t t = H5Dget_type(d), sp = H5Dget_space(d), p = H5Dget_create_plist(d);
   if (t < 0 || sp < 0 || p < 0) {
-    err = dt__h5_error(DT_ERR_FORMAT, "%s: cannot read its type, extent or "
-                                      "storage properties", where);
+    err = dt__h5_error(DT_ERR_FORMAT,
+                       "%s: cannot read its type, extent or "
+                       "storage properties",
+                       where);
     goto out;
   }
   char desc[48];
@@ -230,26 +231,11 @@ out:
 }
 
 static dt_err read_info(const char *path, dt__io_dsinfo *ds) {
-  int64_t size = 0;
-  DT_CALL(dt__io_probe(path, &size));
-  hid_t fapl = dt__io_fapl(0), lapl = dt__io_lapl();
-  hid_t f = fapl < 0 || lapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  dt_err err = DT_OK;
-  if (fapl < 0 || lapl < 0)
-    err = dt__h5_error(DT_ERR_HDF5, "cannot set up file access");
-  else if (f < 0)
-    err = dt__h5_error(DT_ERR_FORMAT, "cannot open '%s' (damaged or truncated?)",
-                       path);
+  dt__io_rofile rf;
+  dt_err err = dt__io_ro_open(path, &rf);
   if (!err)
-    err = validate(f, lapl, path, size, ds);
-  if (f >= 0 && H5Fclose(f) < 0 && !err)
-    err = dt__h5_error(DT_ERR_FORMAT, "cannot close '%s'", path);
-  H5Eclear2(H5E_DEFAULT);
-  if (fapl >= 0)
-    H5Pclose(fapl);
-  if (lapl >= 0)
-    H5Pclose(lapl);
-  return err;
+    err = validate(rf.f, rf.lapl, path, rf.size, ds);
+  return dt__io_ro_close(path, &rf, err);
 }
 
 dt_err dt__io_dataset_read(dt_ctx *ctx, const char *path, const char *name,
@@ -259,18 +245,20 @@ dt_err dt__io_dataset_read(dt_ctx *ctx, const char *path, const char *name,
   dt_err err = DT_OK;
   if (ctx->rank == 0)
     err = dt__fault(ctx->comm, "load_meta")
-              ? dt__error(DT_ERR_IO, "cannot read '%s': %s (injected at "
-                                     "load_meta)",
+              ? dt__error(DT_ERR_IO,
+                          "cannot read '%s': %s (injected at "
+                          "load_meta)",
                           path, strerror(EIO))
               : read_info(path, ds);
   err = dt__agree(ctx->comm, err, 0);
   if (!err)
-    err = dt__agree(ctx->comm, dt__bcast_bytes(ds, sizeof *ds, 0, ctx->comm),
-                    0);
+    err =
+        dt__agree(ctx->comm, dt__bcast_bytes(ds, sizeof *ds, 0, ctx->comm), 0);
   return err;
 }
 
-/* ---- dt_list_datasets ------------------------------------------------------ */
+/* ---- dt_list_datasets ------------------------------------------------------
+ */
 
 typedef struct dlist {
   dt_dataset_info *v;
@@ -310,7 +298,7 @@ static void describe(hid_t d, dt_dataset_info *e) {
     snprintf(e->type, sizeof e->type, "unreadable");
   if (sp >= 0) {
     H5S_class_t c = H5Sget_simple_extent_type(sp);
-    int r = c == H5S_SIMPLE ? H5Sget_simple_extent_ndims(sp)
+    int r = c == H5S_SIMPLE   ? H5Sget_simple_extent_ndims(sp)
             : c == H5S_SCALAR ? 0
                               : -1;
     hsize_t dims[H5S_MAX_RANK];
@@ -335,8 +323,8 @@ static void describe(hid_t d, dt_dataset_info *e) {
   for (int i = 0; i < nf && u < sizeof e->filters; i++) {
     unsigned flags = 0, cfg = 0, info = 0;
     size_t nel = 0;
-    H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &nel, NULL, 0,
-                                     NULL, &cfg);
+    H5Z_filter_t id =
+        H5Pget_filter2(p, (unsigned)i, &flags, &nel, NULL, 0, NULL, &cfg);
     const char *fn = filter_name(id);
     bool ok = H5Zfilter_avail(id) > 0 && H5Zget_filter_info(id, &info) >= 0 &&
               (info & H5Z_FILTER_CONFIG_DECODE_ENABLED);
@@ -405,33 +393,19 @@ static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info,
 }
 
 static dt_err list_file(const char *path, dlist *l, bool *ckpt) {
-  int64_t size = 0;
-  DT_CALL(dt__io_probe(path, &size));
-  hid_t fapl = dt__io_fapl(0);
-  l->lapl = dt__io_lapl();
-  hid_t f = fapl < 0 || l->lapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  dt_err err = DT_OK;
-  if (fapl < 0 || l->lapl < 0)
-    err = dt__h5_error(DT_ERR_HDF5, "cannot set up file access");
-  else if (f < 0)
-    err = dt__h5_error(DT_ERR_FORMAT, "cannot open '%s' (damaged or truncated?)",
-                       path);
+  dt__io_rofile rf;
+  dt_err err = dt__io_ro_open(path, &rf);
+  l->lapl = rf.lapl;
   if (!err) {
-    htri_t c = H5Aexists(f, "dtensor_format");
+    htri_t c = H5Aexists(rf.f, "dtensor_format");
     *ckpt = c > 0;
-    if (H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, list_cb, l) < 0)
+    if (H5Lvisit(rf.f, H5_INDEX_NAME, H5_ITER_INC, list_cb, l) < 0)
       err = l->err ? l->err
                    : dt__h5_error(DT_ERR_FORMAT,
                                   "cannot list the objects of '%s'", path);
   }
-  if (f >= 0)
-    H5Fclose(f);
-  H5Eclear2(H5E_DEFAULT);
-  if (fapl >= 0)
-    H5Pclose(fapl);
-  if (l->lapl >= 0)
-    H5Pclose(l->lapl);
-  return err;
+  l->lapl = -1;
+  return dt__io_ro_close(path, &rf, err);
 }
 
 static dt_err list_datasets_impl(dt_ctx *ctx, const char *path, int *n,
@@ -457,8 +431,8 @@ static dt_err list_datasets_impl(dt_ctx *ctx, const char *path, int *n,
   err = dt__agree(ctx->comm, err, 0);
   uint64_t head[2] = {(uint64_t)l.n, ckpt};
   if (!err)
-    err = dt__agree(ctx->comm,
-                    dt__bcast_bytes(head, sizeof head, 0, ctx->comm), 0);
+    err = dt__agree(ctx->comm, dt__bcast_bytes(head, sizeof head, 0, ctx->comm),
+                    0);
   if (!err && ctx->rank != 0) {
     l.n = (int)head[0];
     ckpt = head[1] != 0;
@@ -467,10 +441,9 @@ static dt_err list_datasets_impl(dt_ctx *ctx, const char *path, int *n,
   }
   err = dt__agree(ctx->comm, err, 0);
   if (!err && l.n)
-    err = dt__agree(ctx->comm,
-                    dt__bcast_bytes(l.v, sizeof *l.v * (size_t)l.n, 0,
-                                    ctx->comm),
-                    0);
+    err = dt__agree(
+        ctx->comm,
+        dt__bcast_bytes(l.v, sizeof *l.v * (size_t)l.n, 0, ctx->comm), 0);
   if (err || !l.n) {
     free(l.v);
     l.v = NULL;

@@ -9,8 +9,8 @@
  *   box.c    which box of a tensor each rank moves, cut into pieces;
  *   save.c   dt_save; load.c dt_load;
  *   sum.c    data checksums computed while the I/O runs.
- * Included only by the files of src/io/ (it pulls in hdf5.h, which nothing else in
- * the library needs).
+ * Included only by the files of src/io/ (it pulls in hdf5.h, which nothing else
+ * in the library needs).
  *
  * No HDF5 call is collective anywhere in this module: rank 0 alone reads
  * and writes the metadata with the sequential (sec2) driver; a save's data
@@ -150,6 +150,18 @@ void dt__io_catalog_free(dt__io_catalog *c);
 /* Rank 0's checks of a path before HDF5 sees it: exists, a regular file
  * (a FIFO or directory is refused without opening it), readable. */
 dt_err dt__io_probe(const char *path, int64_t *size);
+
+/* Rank 0's read-only handle on a file for validation: probed first, then
+ * opened with the sequential driver; lapl follows hard links only. */
+typedef struct dt__io_rofile {
+  hid_t f, fapl, lapl;
+  int64_t size; /* bytes, from the probe */
+} dt__io_rofile;
+/* Open; on failure the handles that were made are left for close. */
+dt_err dt__io_ro_open(const char *path, dt__io_rofile *rf);
+/* Close everything and return err, or DT_ERR_FORMAT when err is DT_OK and
+ * the file fails to close. HDF5's error stack is cleared. */
+dt_err dt__io_ro_close(const char *path, dt__io_rofile *rf, dt_err err);
 
 /* ---- plain datasets (dataset.c) ------------------------------------------ */
 

@@ -199,7 +199,9 @@ static dt_err read_all(hid_t f, hid_t lapl, const char *path, int64_t size,
     if (strchr(name, '@'))
       continue; /* a gradient: read with its tensor */
     hid_t o = H5Oopen(f, name, lapl);
-    htri_t is = o < 0 ? -1 : H5Iget_type(o) == H5I_DATASET ? dt__io_is_tensor(o) : 0;
+    htri_t is = o < 0                           ? -1
+                : H5Iget_type(o) == H5I_DATASET ? dt__io_is_tensor(o)
+                                                : 0;
     if (o >= 0)
       H5Oclose(o);
     if (is < 0)
@@ -218,18 +220,39 @@ static dt_err read_all(hid_t f, hid_t lapl, const char *path, int64_t size,
   return err;
 }
 
+dt_err dt__io_ro_open(const char *path, dt__io_rofile *rf) {
+  rf->f = rf->fapl = rf->lapl = -1;
+  rf->size = 0;
+  DT_CALL(dt__io_probe(path, &rf->size));
+  rf->fapl = dt__io_fapl(0);
+  rf->lapl = dt__io_lapl();
+  if (rf->fapl < 0 || rf->lapl < 0)
+    return dt__h5_error(DT_ERR_HDF5, "cannot set up file access");
+  rf->f = H5Fopen(path, H5F_ACC_RDONLY, rf->fapl);
+  if (rf->f < 0)
+    return dt__h5_error(DT_ERR_FORMAT,
+                        "cannot open '%s' (damaged or truncated?)", path);
+  return DT_OK;
+}
+
+dt_err dt__io_ro_close(const char *path, dt__io_rofile *rf, dt_err err) {
+  if (rf->f >= 0 && H5Fclose(rf->f) < 0 && !err)
+    err = dt__h5_error(DT_ERR_FORMAT, "cannot close '%s'", path);
+  H5Eclear2(H5E_DEFAULT);
+  if (rf->fapl >= 0)
+    H5Pclose(rf->fapl);
+  if (rf->lapl >= 0)
+    H5Pclose(rf->lapl);
+  rf->f = rf->fapl = rf->lapl = -1;
+  return err;
+}
+
 static dt_err read_catalog(const char *path, const char *only, bool verify,
                            dt__io_catalog *c) {
-  int64_t size = 0;
-  DT_CALL(dt__io_probe(path, &size));
-  hid_t fapl = dt__io_fapl(0), lapl = dt__io_lapl();
-  hid_t f = fapl < 0 || lapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  dt_err err = DT_OK;
-  if (fapl < 0 || lapl < 0)
-    err = dt__h5_error(DT_ERR_HDF5, "cannot set up file access");
-  else if (f < 0)
-    err = dt__h5_error(DT_ERR_FORMAT, "cannot open '%s' (damaged or truncated?)",
-                       path);
+  dt__io_rofile rf;
+  dt_err err = dt__io_ro_open(path, &rf);
+  hid_t f = rf.f, lapl = rf.lapl;
+  int64_t size = rf.size;
   if (!err)
     err = dt__io_read_root(f, path, &c->seed, &c->offset);
   if (!err && only && *only) {
@@ -240,14 +263,7 @@ static dt_err read_catalog(const char *path, const char *only, bool verify,
   } else if (!err && !only) {
     err = read_all(f, lapl, path, size, c);
   }
-  if (f >= 0 && H5Fclose(f) < 0 && !err)
-    err = dt__h5_error(DT_ERR_FORMAT, "cannot close '%s'", path);
-  H5Eclear2(H5E_DEFAULT);
-  if (fapl >= 0)
-    H5Pclose(fapl);
-  if (lapl >= 0)
-    H5Pclose(lapl);
-  return err;
+  return dt__io_ro_close(path, &rf, err);
 }
 
 void dt__io_catalog_free(dt__io_catalog *c) {
@@ -261,16 +277,17 @@ dt_err dt__io_catalog_read(dt_ctx *ctx, const char *path, const char *only,
   dt_err err = DT_OK;
   if (ctx->rank == 0) {
     err = dt__fault(ctx->comm, "load_meta")
-              ? dt__error(DT_ERR_IO, "cannot read '%s': %s (injected at "
-                                     "load_meta)",
+              ? dt__error(DT_ERR_IO,
+                          "cannot read '%s': %s (injected at "
+                          "load_meta)",
                           path, strerror(EIO))
               : read_catalog(path, only, verify, c);
   }
   err = dt__agree(ctx->comm, err, 0);
   uint64_t head[3] = {c->seed, c->offset, (uint64_t)c->n};
   if (!err)
-    err = dt__agree(ctx->comm,
-                    dt__bcast_bytes(head, sizeof head, 0, ctx->comm), 0);
+    err = dt__agree(ctx->comm, dt__bcast_bytes(head, sizeof head, 0, ctx->comm),
+                    0);
   if (!err && ctx->rank != 0) {
     c->seed = head[0];
     c->offset = head[1];
@@ -280,10 +297,9 @@ dt_err dt__io_catalog_read(dt_ctx *ctx, const char *path, const char *only,
   }
   err = dt__agree(ctx->comm, err, 0);
   if (!err && c->n > 0)
-    err = dt__agree(ctx->comm,
-                    dt__bcast_bytes(c->e, sizeof *c->e * (size_t)c->n, 0,
-                                    ctx->comm),
-                    0);
+    err = dt__agree(
+        ctx->comm,
+        dt__bcast_bytes(c->e, sizeof *c->e * (size_t)c->n, 0, ctx->comm), 0);
   if (err)
     dt__io_catalog_free(c);
   return err;
