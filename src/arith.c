@@ -62,21 +62,6 @@ static int category(dt_dtype t) {
   return t == DT_BOOL ? 0 : dt_dtype_is_float(t) ? 2 : 1;
 }
 
-static const char *torch_name(dt_dtype t) {
-  switch (t) {
-  case DT_FLOAT32:
-    return "Float";
-  case DT_FLOAT64:
-    return "Double";
-  case DT_INT32:
-    return "Int";
-  case DT_INT64:
-    return "Long";
-  default:
-    return "Bool";
-  }
-}
-
 static const char *bool_sub_msg =
     "Subtraction, the `-` operator, with a bool tensor is not supported. If "
     "you are trying to invert a mask, use the `~` or `logical_not()` "
@@ -388,7 +373,7 @@ static dt_err inplace(dt__op op, dt_tensor *a, const dt_tensor *b, double s) {
     err = dt__error(DT_ERR_DTYPE,
                     "result type %s can't be cast to the desired output "
                     "type %s",
-                    torch_name(rt), torch_name(a->dtype));
+                    dt__torch_type_name(rt), dt__torch_type_name(a->dtype));
   if (!err && b) {
     int nds[2] = {a->ndim, b->ndim}, nd = 0;
     const int64_t *shapes[2] = {a->shape, b->shape};

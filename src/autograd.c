@@ -51,13 +51,8 @@ dt_err dt_requires_grad_(dt_tensor *t, bool requires_grad) {
 
 dt_tensor *dt_grad(const dt_tensor *t) { return t ? t->grad : NULL; }
 
-/* Tensors on one group of ranks (the same or congruent communicators). */
 static dt_err same_ranks(const dt_ctx *a, const dt_ctx *b) {
-  if (a == b)
-    return DT_OK;
-  int cmp = MPI_UNEQUAL;
-  MPI_Comm_compare(a->comm, b->comm, &cmp);
-  DT_CHECK(cmp == MPI_IDENT || cmp == MPI_CONGRUENT, DT_ERR_CONTEXT,
+  DT_CHECK(dt__same_ranks(a, b), DT_ERR_CONTEXT,
            "the gradient lives on a context over other ranks");
   return DT_OK;
 }

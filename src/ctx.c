@@ -109,6 +109,14 @@ dt_err dt_ctx_destroy(dt_ctx **ctx) {
 
 int dt_ctx_size(const dt_ctx *ctx) { return ctx ? ctx->size : 0; }
 int dt_ctx_rank(const dt_ctx *ctx) { return ctx ? ctx->rank : -1; }
+
+bool dt__same_ranks(const dt_ctx *a, const dt_ctx *b) {
+  if (a == b)
+    return true;
+  int cmp = MPI_UNEQUAL;
+  MPI_Comm_compare(a->comm, b->comm, &cmp);
+  return cmp == MPI_IDENT || cmp == MPI_CONGRUENT;
+}
 MPI_Comm dt_ctx_comm(const dt_ctx *ctx) {
   return ctx ? ctx->comm : MPI_COMM_NULL;
 }

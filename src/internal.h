@@ -179,6 +179,13 @@ static inline uint64_t dt__hash_mix(uint64_t h, uint64_t v) {
 
 uint64_t dt__hash_bytes(uint64_t h, const void *p, size_t n);
 
+/* PyTorch's scalar type name ("Float", "Long", ...), as its messages print
+ * it (tensor.c). */
+const char *dt__torch_type_name(dt_dtype dtype);
+/* True when a and b span the same ranks (the same or congruent
+ * communicators), so tensors of both may meet in one operation (ctx.c). */
+bool dt__same_ranks(const dt_ctx *a, const dt_ctx *b);
+
 /* ------------------------------------------------------------------------ */
 /* Size arithmetic                                                           */
 /* ------------------------------------------------------------------------ */
@@ -434,9 +441,9 @@ void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
 /* Integer and bool arithmetic (ADD, SUB, MUL; NEG with b == NULL) over an
  * nd box of dtype dt: integers wrap (two's complement), bool add is "or"
  * and bool mul "and". Strides in elements (0 broadcasts). */
-void dt__ew_int(dt__op op, int nd, const int64_t *shape, dt_dtype dt,
-                void *out, const int64_t *ostride, const void *a,
-                const int64_t *astride, const void *b, const int64_t *bstride);
+void dt__ew_int(dt__op op, int nd, const int64_t *shape, dt_dtype dt, void *out,
+                const int64_t *ostride, const void *a, const int64_t *astride,
+                const void *b, const int64_t *bstride);
 /* Comparisons: out (bool) = a cmp b, both of dtype dt. */
 typedef enum dt__cmp { DT__EQ, DT__NE, DT__LT, DT__LE, DT__GT, DT__GE } dt__cmp;
 void dt__ew_cmp(dt__cmp op, int nd, const int64_t *shape, dt_dtype dt,
@@ -444,9 +451,8 @@ void dt__ew_cmp(dt__cmp op, int nd, const int64_t *shape, dt_dtype dt,
                 const int64_t *astride, const void *b, const int64_t *bstride);
 /* out = c ? a : b with c bool and out, a, b of dtype dt. */
 void dt__ew_where(int nd, const int64_t *shape, dt_dtype dt, void *out,
-                  const int64_t *ostride, const void *c,
-                  const int64_t *cstride, const void *a,
-                  const int64_t *astride, const void *b,
+                  const int64_t *ostride, const void *c, const int64_t *cstride,
+                  const void *a, const int64_t *astride, const void *b,
                   const int64_t *bstride);
 
 /* ------------------------------------------------------------------------ */

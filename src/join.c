@@ -40,11 +40,7 @@ static dt_dtype promote(int n, const dt_tensor *const *ts) {
 }
 
 static dt_err same_ranks(const dt_ctx *a, const dt_ctx *b) {
-  if (a == b)
-    return DT_OK;
-  int cmp = MPI_UNEQUAL;
-  MPI_Comm_compare(a->comm, b->comm, &cmp);
-  DT_CHECK(cmp == MPI_IDENT || cmp == MPI_CONGRUENT, DT_ERR_CONTEXT,
+  DT_CHECK(dt__same_ranks(a, b), DT_ERR_CONTEXT,
            "the tensors live on contexts over different ranks");
   return DT_OK;
 }

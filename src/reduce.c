@@ -31,24 +31,6 @@ static const char *kind_name(rkind k) {
   return names[k];
 }
 
-/* PyTorch's scalar type names, as its messages print them. */
-static const char *torch_type(dt_dtype dt) {
-  switch (dt) {
-  case DT_FLOAT32:
-    return "Float";
-  case DT_FLOAT64:
-    return "Double";
-  case DT_INT32:
-    return "Int";
-  case DT_INT64:
-    return "Long";
-  case DT_BOOL:
-    return "Bool";
-  default:
-    return "?";
-  }
-}
-
 static bool is_arg(rkind k) { return k == R_ARGMAX || k == R_ARGMIN; }
 static bool is_max(rkind k) { return k == R_AMAX || k == R_ARGMAX; }
 
@@ -95,7 +77,7 @@ static dt_err check_args(rkind k, const dt_tensor *a, unsigned mask,
     DT_CHECK(dt_dtype_is_float(a->dtype), DT_ERR_DTYPE,
              "mean(): could not infer output dtype. Input dtype must be "
              "either a floating point or complex dtype. Got: %s",
-             torch_type(a->dtype));
+             dt__torch_type_name(a->dtype));
   if (is_arg(k))
     DT_CHECK(a->dtype != DT_BOOL, DT_ERR_DTYPE,
              "\"%s_cpu\" not implemented for 'Bool'", kind_name(k));

@@ -50,6 +50,21 @@ bool dt_dtype_is_float(dt_dtype dtype) {
   return dtype == DT_FLOAT32 || dtype == DT_FLOAT64;
 }
 
+const char *dt__torch_type_name(dt_dtype dtype) {
+  switch (dtype) {
+  case DT_FLOAT32:
+    return "Float";
+  case DT_FLOAT64:
+    return "Double";
+  case DT_INT32:
+    return "Int";
+  case DT_INT64:
+    return "Long";
+  default:
+    return "Bool";
+  }
+}
+
 dt_err dt_dtype_from_name(const char *name, dt_dtype *dtype) {
   static const struct {
     const char *name;
