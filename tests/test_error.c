@@ -64,7 +64,9 @@ static void t_agree(void) {
 /* A public function that calls another names itself, not the inner one
  * (issue 11: dt_load of a 1-D tensor with split axis 1 said "dt_empty"). */
 static void t_nested_names(void) {
-  const char *path = "test_error_nested.h5";
+  /* one file per rank count: ctest runs np1..np4 side by side */
+  char path[64];
+  snprintf(path, sizeof path, "test_error_nested.np%d.h5", T_size);
   const int64_t n = 5;
   dt_tensor *t = NULL, *u = NULL;
   T_OK(dt_zeros(T_ctx, 1, &n, NULL, &t));

@@ -275,7 +275,8 @@ static void test_list(void) {
   free(d);
   /* A checkpoint: its tensors are marked, and it says so. */
   char ckp[700];
-  snprintf(ckp, sizeof ckp, "%s.ck.h5", file());
+  /* one file per rank count: ctest runs np1..np4 side by side */
+  snprintf(ckp, sizeof ckp, "%s.ck.np%d.h5", file(), T_size);
   dt_tensor *t = NULL;
   T_OK(dt_zeros(T_ctx, 1, (int64_t[]){5}, NULL, &t));
   T_OK(dt_save(T_ctx, ckp, 1, (const char *[]){"w"},
