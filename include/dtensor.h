@@ -1475,6 +1475,10 @@ const char *dt_version(void);
  *   "hdf5"        the HDF5 library's version at run time, e.g. "1.10.8"
  *   "compiler"    the C compiler's name and version
  *   "build_type"  CMake's build type, e.g. "Release"
+ *   "kernels"     the vector kernels this process runs: "avx512", "avx2" or
+ *                 "portable" (the CPU's widest, capped by the environment
+ *                 variable DT_KERNELS=portable|avx2|avx512|auto; every
+ *                 choice gives bitwise identical results)
  * Unknown keys (and NULL) give "unknown". The string is static: never free
  * it. Not collective; thread-safe; never fails.
  */

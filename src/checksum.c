@@ -78,10 +78,10 @@ int dt__hash_level;
 static uint64_t hash_dense(const char *p, size_t esz, uint64_t g, int64_t n) {
 #ifdef DT_HASH_X86
   int level = dt__hash_level;
-  if (level == 0 && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512dq"))
+  dt__isa isa = dt__isa_level();
+  if (level == 0 && isa >= DT_ISA_AVX512)
     return hash_avx512(p, esz, g, n);
-  if (level != 1 && __builtin_cpu_supports("avx2"))
+  if (level != 1 && isa >= DT_ISA_AVX2)
     return hash_avx2(p, esz, g, n);
 #endif
   return hash_base(p, esz, g, n);

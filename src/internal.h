@@ -643,6 +643,21 @@ dt_err dt__redistribute_layout(const dt_tensor *t, dt_layout *L, dt_dtype dt,
 dt_err dt__reduce_backward(const dt__node *n, const dt_tensor *g,
                            dt_tensor **gi);
 dt_err dt__cat_backward(const dt__node *n, const dt_tensor *g, dt_tensor **gi);
+/* ---- instruction-set dispatch (cpu.c) ----------------------------------- */
+
+/* The widest vector path a hot kernel may take. Every path of a kernel
+ * gives bitwise identical results; DT_KERNELS=portable|avx2|avx512|auto
+ * caps it for the process (see cpu.c), dt__isa_set_cap for a test
+ * (-1 removes the test's cap). Not collective; thread-safe. */
+typedef enum {
+  DT_ISA_PORTABLE = 0,
+  DT_ISA_AVX2 = 1,  /* AVX2 + FMA (FMA only where the result is exact) */
+  DT_ISA_AVX512 = 2 /* AVX-512 F, DQ, BW, VL */
+} dt__isa;
+dt__isa dt__isa_level(void);
+void dt__isa_set_cap(int level);
+const char *dt__isa_name(dt__isa level);
+
 /* ---- broadcasting (broadcast.c) ------------------------------------------ */
 
 /* torch.result_type over n operands: dimensioned tensors first, then 0-d

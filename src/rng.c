@@ -358,15 +358,13 @@ DT_AVX2 static void gen_groups_avx2(const dt__rparams *p, uint64_t g0,
 }
 #endif
 
-static atomic_bool force_portable;
-
-void dt__rng_set_portable(bool on) { atomic_store(&force_portable, on); }
+/* Kept for the tests that predate dt__isa_set_cap: caps every kernel. */
+void dt__rng_set_portable(bool on) { dt__isa_set_cap(on ? DT_ISA_PORTABLE : -1); }
 
 static void gen_groups(const dt__rparams *p, uint64_t g0, int64_t ng, char *out,
                        size_t group_bytes) {
 #ifdef DT_HAVE_AVX2
-  if (!atomic_load_explicit(&force_portable, memory_order_relaxed) &&
-      __builtin_cpu_supports("avx2")) {
+  if (dt__isa_level() >= DT_ISA_AVX2) {
     gen_groups_avx2(p, g0, ng, out, group_bytes);
     return;
   }
@@ -447,9 +445,7 @@ static void raw_blocks(uint64_t seed, uint64_t offset, uint64_t b0, int64_t n,
 #ifdef DT_HAVE_AVX2
   bool wraps = (uint64_t)(uint32_t)b0 + (uint64_t)LANES * (uint64_t)ng >
                (uint64_t)UINT32_MAX + 1;
-  if (!wraps &&
-      !atomic_load_explicit(&force_portable, memory_order_relaxed) &&
-      __builtin_cpu_supports("avx2"))
+  if (!wraps && dt__isa_level() >= DT_ISA_AVX2)
     raw_groups_avx2(seed, offset, b0, ng, out);
   else
 #endif

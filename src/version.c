@@ -62,5 +62,7 @@ const char *dt_build_info(const char *key) {
   }
   if (strcmp(key, "build_type") == 0)
     return DT_BUILD_TYPE[0] ? DT_BUILD_TYPE : "unknown";
+  if (strcmp(key, "kernels") == 0)
+    return dt__isa_name(dt__isa_level());
   return "unknown";
 }

@@ -95,6 +95,7 @@ static void gather_meta(const bench *b) {
   meta_set("git_commit", "%s", dt_build_info("git_commit"));
   meta_set("build_type", "%s", dt_build_info("build_type"));
   meta_set("compiler", "%s", dt_build_info("compiler"));
+  meta_set("kernels", "%s", dt_build_info("kernels"));
   meta_set("host", "%s", host);
   meta_set("mpi_library", "%s", mpi);
   meta_set("hdf5_version", "%s", dt_build_info("hdf5"));

@@ -62,7 +62,7 @@ static const char usage_inspect[] =
 static const char usage_tail[] =
     "  help      this text\n"
     "\n"
-    "  --version print the version (dtensor X.Y.Z, commit, HDF5, MPI)\n"
+    "  --version print the version (dtensor X.Y.Z, commit, HDF5, MPI, kernels)\n"
     "\n"
     "example: mpirun -np 4 dtensor make randn --shape 37,5 --seed 7 --print\n";
 
@@ -129,8 +129,9 @@ static int dispatch(cli_env *env, int argc, char **argv) {
       int len = 0;
       MPI_Get_library_version(mpi, &len);
       mpi[strcspn(mpi, "\n,")] = '\0';
-      printf("dtensor %s\ncommit %s\nHDF5 %s\nMPI %s\n", dt_version(),
-             dt_build_info("git_commit"), dt_build_info("hdf5"), mpi);
+      printf("dtensor %s\ncommit %s\nHDF5 %s\nMPI %s\nkernels %s\n",
+             dt_version(), dt_build_info("git_commit"), dt_build_info("hdf5"),
+             mpi, dt_build_info("kernels"));
     }
     return 0;
   }
