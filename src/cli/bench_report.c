@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { NMETA = 18 };
+enum { NMETA = 32 }; /* room to grow: meta_set drops keys past it */
 
 typedef struct meta {
   const char *key;
