@@ -270,6 +270,10 @@ static void logspace_run(const range_arg *a, uint64_t first, int64_t n,
         v[i] = k + i < half ? t.s + t.step * (double)(k + i)
                             : t.e - t.step * (double)(a->steps - k - i - 1);
     }
+    if (a->dtype == DT_FLOAT32) {
+      dt__fill_pow_f32((float *)out + k0, v, m, t.base);
+      continue;
+    }
     for (int64_t i = 0; i < m; i++) {
       uint64_t xb;
       memcpy(&xb, &v[i], 8);

@@ -45,4 +45,9 @@ void dt__fill_step_i64(int64_t *out, int64_t n, uint64_t v0, uint64_t d,
 void dt__fill_step_i32(int32_t *out, int64_t n, uint32_t v0, uint32_t d,
                        bool nt);
 
+/* out[i] = (float)pow(base, x[i]) with libm's bits, calling pow only for
+ * the elements whose float rounding a cheaper approximation cannot
+ * decide (see fill.c). */
+void dt__fill_pow_f32(float *out, const double *x, int64_t n, double base);
+
 #endif

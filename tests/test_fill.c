@@ -149,6 +149,50 @@ static void t_kernels(void) {
   free(b);
 }
 
+/* pow_f32 against (float)pow on every path: exponents over the whole float
+ * range and past it, exponents whose power lands on a float rounding
+ * midpoint (the fallback), bases where the fast test does not apply. */
+static void t_pow_f32(void) {
+  enum { N = 20011 };
+  double *x = malloc(N * sizeof *x);
+  float *got = malloc(N * sizeof *got), *want = malloc(N * sizeof *want);
+  CU_ASSERT_FATAL(x && got && want);
+  const double bases[] = {10, 2, 0.5, 3.7, 1e-3, 1, 0, -2, INFINITY, 1e300};
+  int fails = 0;
+  for (size_t bi = 0; bi < sizeof bases / sizeof *bases; bi++) {
+    double base = bases[bi];
+    for (int i = 0; i < N; i++) {
+      if (i % 5 == 4 && base > 0 && base != 1 && isfinite(base)) {
+        /* log_base of a midpoint between two floats near 2^(i % 250 - 125) */
+        float f = ldexpf(1.0f + (float)(i % 977) / 1024.0f, i % 250 - 125);
+        double mid = ((double)f + (double)nextafterf(f, INFINITY)) / 2;
+        x[i] = log(mid) / log(base);
+      } else {
+        x[i] = -140.0 + 280.0 * (double)i / N; /* past both float ends */
+        if (base == 10 || base == 1e300)
+          x[i] /= 3.0;
+      }
+    }
+    x[7] = NAN;
+    x[8] = 0;
+    x[9] = -0.0;
+    for (int i = 0; i < N; i++)
+      want[i] = (float)pow(base, x[i]);
+    for (int cap = DT_ISA_PORTABLE; cap <= DT_ISA_AVX512; cap++) {
+      dt__isa_set_cap(cap);
+      for (int off = 0; off < 3; off++) {
+        dt__fill_pow_f32(got + off, x + off, N - off, base);
+        fails += memcmp(got + off, want + off, (N - off) * sizeof *got) != 0;
+      }
+    }
+  }
+  dt__isa_set_cap(-1);
+  CU_ASSERT_EQUAL(fails, 0);
+  free(x);
+  free(got);
+  free(want);
+}
+
 /* ---- the factories --------------------------------------------------------
  */
 
@@ -376,6 +420,7 @@ static void t_factories(void) {
 
 static const dt_test_case cases[] = {
     {"kernels equal a scalar formula on every path", t_kernels},
+    {"pow_f32 equals (float)pow on every path", t_pow_f32},
     {"factories equal torch's formulas on every path and layout", t_factories},
     {NULL, NULL}};
 
