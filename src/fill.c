@@ -302,7 +302,7 @@ DT_AVX512 static void step_i32_avx512(int32_t *o, int64_t blocks, uint32_t v0,
  * normal float range (|t| > 125) call pow. Generic vector code, inlined
  * into the AVX2 and AVX-512 functions below.
  */
-typedef int32_t v8i __attribute__((vector_size(32)));
+typedef uint32_t v8i __attribute__((vector_size(32))); /* float bits */
 typedef int64_t v8s __attribute__((vector_size(64)));
 static inline __attribute__((always_inline)) void
 pow_f32_body(float *o, const double *x, int64_t n, double base, double L) {
@@ -328,9 +328,11 @@ pow_f32_body(float *o, const double *x, int64_t n, double base, double L) {
     p = 0.5 + u * p;
     p = 1.0 + u * p;
     p = 1.0 + u * p;
-    v8s ni = (v8s)kn -
-             (v8s)(v8d){magic, magic, magic, magic, magic, magic, magic, magic};
-    v8d y = (v8d)((v8s)p + (ni << 52));
+    /* 2^n into the exponent field, in unsigned lanes: lanes out of range
+     * wrap (and are discarded below) instead of overflowing */
+    v8u ni = (v8u)kn -
+             (v8u)(v8d){magic, magic, magic, magic, magic, magic, magic, magic};
+    v8d y = (v8d)((v8u)p + (ni << 52));
     v8f f = __builtin_convertvector(y, v8f);
     v8i fb = (v8i)f;
     v8d fd = __builtin_convertvector(f, v8d);
