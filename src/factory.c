@@ -7,6 +7,7 @@
  * the replicated arguments are the same on every rank. Only dt_from_data
  * with a root and dt_from_buffer communicate more.
  */
+#include "fill.h"
 #include "internal.h"
 
 #include <float.h>
@@ -17,8 +18,11 @@
 
 /* ---- filling a fresh contiguous shard ------------------------------------ */
 
-/* Writes n elements whose global indices are first, first + 1, ... */
-typedef void (*index_fn)(const void *arg, uint64_t first, int64_t n, void *out);
+/* Writes n elements whose global indices are first, first + 1, ...; `nt`:
+ * the shard is bigger than the last-level cache (dt__fill_streams), so
+ * non-temporal stores pay. */
+typedef void (*index_fn)(const void *arg, uint64_t first, int64_t n, void *out,
+                         bool nt);
 
 /* Local shards below this many elements are filled by one thread. */
 #define DT_OMP_MIN 32768
@@ -36,16 +40,17 @@ static void fill_by_index(dt_tensor *t, index_fn fn, const void *arg) {
   dt__box_runs(t->ndim, t->shape, t->lstart, t->lshape, &R);
   size_t esz = dt_dtype_size(t->dtype);
   char *base = dt__local_ptr(t);
+  bool nt = dt__fill_streams((size_t)total * esz);
 #pragma omp parallel num_threads(dt__threads()) if (total > DT_OMP_MIN)
   {
-    int nt = omp_get_num_threads(), id = omp_get_thread_num();
-    int64_t per = ((total + nt - 1) / nt + 63) / 64 * 64;
+    int nth = omp_get_num_threads(), id = omp_get_thread_num();
+    int64_t per = ((total + nth - 1) / nth + 63) / 64 * 64;
     int64_t a = (int64_t)id * per, b = a + per < total ? a + per : total;
     while (a < b) {
       int64_t k = a / R.run_len, j = a % R.run_len;
       int64_t len = R.run_len - j < b - a ? R.run_len - j : b - a;
       fn(arg, (uint64_t)(dt__run_global(&R, k) + j), len,
-         base + a * (int64_t)esz);
+         base + a * (int64_t)esz, nt);
       a += len;
     }
   }
@@ -59,33 +64,18 @@ static void fill_pattern(dt_tensor *t, const void *elem) {
   bool zero = true;
   for (size_t k = 0; k < esz; k++)
     zero = zero && ((const unsigned char *)elem)[k] == 0;
+  bool nt = dt__fill_streams((size_t)n * esz);
 #pragma omp parallel num_threads(dt__threads()) if (n > DT_OMP_MIN)
   {
-    int nt = omp_get_num_threads(), id = omp_get_thread_num();
-    int64_t per = ((n + nt - 1) / nt + 63) / 64 * 64;
+    int nth = omp_get_num_threads(), id = omp_get_thread_num();
+    int64_t per = ((n + nth - 1) / nth + 63) / 64 * 64;
     int64_t a = (int64_t)id * per, b = a + per < n ? a + per : n;
     if (a < b) {
       char *p = base + a * (int64_t)esz;
-      int64_t m = b - a;
-      if (zero) {
-        memset(p, 0, (size_t)m * esz);
-      } else if (esz == 8) {
-        uint64_t v;
-        memcpy(&v, elem, 8);
-        uint64_t *q = (uint64_t *)p;
-#pragma omp simd
-        for (int64_t i = 0; i < m; i++)
-          q[i] = v;
-      } else if (esz == 4) {
-        uint32_t v;
-        memcpy(&v, elem, 4);
-        uint32_t *q = (uint32_t *)p;
-#pragma omp simd
-        for (int64_t i = 0; i < m; i++)
-          q[i] = v;
-      } else {
-        memset(p, *(const unsigned char *)elem, (size_t)m);
-      }
+      if (zero) /* memset is the limit zeros are measured against */
+        memset(p, 0, (size_t)(b - a) * esz);
+      else
+        dt__fill_pattern(p, esz, elem, b - a, nt);
     }
   }
 }
@@ -97,8 +87,10 @@ typedef struct rand_arg {
   dt_dtype out; /* randint: the tensor's dtype (p writes int64) */
 } rand_arg;
 
-static void rand_fn(const void *arg, uint64_t first, int64_t n, void *out) {
+static void rand_fn(const void *arg, uint64_t first, int64_t n, void *out,
+                    bool nt) {
   const rand_arg *a = arg;
+  (void)nt;
   if (a->p.kind != DT__R_INT || a->out == DT_INT64) {
     dt__rng_fill(&a->p, first, n, out);
     return;
@@ -115,6 +107,7 @@ static void rand_fn(const void *arg, uint64_t first, int64_t n, void *out) {
 typedef struct range_arg {
   dt_dtype dtype;
   bool exact_int; /* arange over ints: start + k * step in int64 */
+  bool int_f64; /* exact_int into a float dtype, every value exact in double */
   int64_t istart, istep;
   double start, step;
   /* linspace / logspace */
@@ -124,8 +117,13 @@ typedef struct range_arg {
   double base;
 } range_arg;
 
-static void arange_fn(const void *arg, uint64_t first, int64_t n, void *out) {
-  const range_arg *a = arg;
+/* Element indices below this are exact in double (vector index lanes). */
+#define DT_EXACT_F64 ((int64_t)1 << 53)
+
+/* The general arange loop (any index, any dtype): the reference the fast
+ * paths of arange_fn reproduce where they apply. */
+static void arange_general(const range_arg *a, uint64_t first, int64_t n,
+                           void *out) {
   size_t esz = dt_dtype_size(a->dtype);
   for (int64_t k = 0; k < n; k += 256) {
     int64_t m = n - k < 256 ? n - k : 256;
@@ -146,68 +144,188 @@ static void arange_fn(const void *arg, uint64_t first, int64_t n, void *out) {
 }
 
 /*
- * logspace value k as torch 1.13's CPU kernel computes it: the bounds in the
- * output dtype (integer dtypes: truncated), step = (double)(end - start) /
- * (steps - 1) with the difference taken in that dtype, the exponent
- * start + step * k (or end - step * (steps - 1 - k) past the middle) in
- * double, pow in double, one rounding to the output. Integer dtypes raise
- * the base rounded to float32 (torch keeps it as a float there); steps == 1
- * is pow(base, start) of the original double start.
+ * Straight into the dtype: integers as a wrapping sequence (the int32 one
+ * is the low half of the int64 one, which is what the conversion keeps);
+ * floats as start + index * step in double, index exact, rounded once to
+ * float32. Integer ranges into a float dtype take the double kernel only
+ * when every value and product is an exact double (int_f64), where
+ * (double)v and (float)v are the kernel's single rounding.
  */
-static double logspace_value(const range_arg *a, int64_t k) {
-  int64_t half = a->steps / 2;
-  if (a->steps == 1)
-    return pow(a->base, a->start);
-  double s, e, step, base = a->base;
+static void arange_fn(const void *arg, uint64_t first, int64_t n, void *out,
+                      bool nt) {
+  const range_arg *a = arg;
+  bool f64 = a->dtype == DT_FLOAT64, f32 = a->dtype == DT_FLOAT32;
+  if (a->exact_int) {
+    uint64_t d = (uint64_t)a->istep, v0 = (uint64_t)a->istart + first * d;
+    if (a->dtype == DT_INT64) {
+      dt__fill_step_i64(out, n, v0, d, nt);
+      return;
+    }
+    if (a->dtype == DT_INT32) {
+      dt__fill_step_i32(out, n, (uint32_t)v0, (uint32_t)d, nt);
+      return;
+    }
+    if (a->int_f64 && f64) {
+      dt__fill_lin_f64(out, n, (double)a->istart, (double)a->istep,
+                       (double)first, false, nt);
+      return;
+    }
+    if (a->int_f64 && f32) {
+      dt__fill_lin_f64_f32(out, n, (double)a->istart, (double)a->istep,
+                           (double)first, false, nt);
+      return;
+    }
+  } else if (first + (uint64_t)n <= (uint64_t)DT_EXACT_F64) {
+    if (f64) {
+      dt__fill_lin_f64(out, n, a->start, a->step, (double)first, false, nt);
+      return;
+    }
+    if (f32) {
+      dt__fill_lin_f64_f32(out, n, a->start, a->step, (double)first, false, nt);
+      return;
+    }
+  }
+  arange_general(a, first, n, out);
+}
+
+/* Whether s + k * st (k < n) and every product k * st are exact doubles. */
+static bool ints_exact_in_double(int64_t s, int64_t st, int64_t n) {
+  const uint64_t L = (uint64_t)DT_EXACT_F64;
+  if (n <= 0)
+    return true;
+  uint64_t ms = s < 0 ? -(uint64_t)s : (uint64_t)s;
+  uint64_t mst = st < 0 ? -(uint64_t)st : (uint64_t)st;
+  if (ms > L || mst > L || (mst && (uint64_t)(n - 1) > L / mst))
+    return false;
+  int64_t last = (int64_t)((uint64_t)s + (uint64_t)(n - 1) * (uint64_t)st);
+  return (last < 0 ? -(uint64_t)last : (uint64_t)last) <= L;
+}
+
+/* logspace's bounds, step and base as torch 1.13's CPU kernel has them. */
+typedef struct log_terms {
+  double s, e, step, base;
+} log_terms;
+
+/*
+ * The bounds in the output dtype (integer dtypes: truncated), step =
+ * (double)(end - start) / (steps - 1) with the difference taken in that
+ * dtype, the exponent start + step * k (or end - step * (steps - 1 - k) past
+ * the middle) in double, pow in double, one rounding to the output. Integer
+ * dtypes raise the base rounded to float32 (torch keeps it as a float
+ * there); steps == 1 is pow(base, start) of the original double start.
+ */
+static log_terms logspace_terms(const range_arg *a) {
+  log_terms t = {.base = a->base};
   if (a->dtype == DT_FLOAT32) {
     float fs = (float)a->start, fe = (float)a->end;
-    s = fs;
-    e = fe;
-    step = (double)(fe - fs) / (double)(a->steps - 1);
+    t.s = fs;
+    t.e = fe;
+    t.step = (double)(fe - fs) / (double)(a->steps - 1);
   } else if (a->dtype == DT_FLOAT64) {
-    s = a->start;
-    e = a->end;
-    step = (e - s) / (double)(a->steps - 1);
+    t.s = a->start;
+    t.e = a->end;
+    t.step = (t.e - t.s) / (double)(a->steps - 1);
   } else {
     int64_t is = dt__load_i64(&a->start, DT_FLOAT64, 0);
     int64_t ie = dt__load_i64(&a->end, DT_FLOAT64, 0);
-    s = (double)is;
-    e = (double)ie;
-    step = (double)(int64_t)((uint64_t)ie - (uint64_t)is) /
-           (double)(a->steps - 1);
-    base = (double)(float)base;
+    t.s = (double)is;
+    t.e = (double)ie;
+    t.step =
+        (double)(int64_t)((uint64_t)ie - (uint64_t)is) / (double)(a->steps - 1);
+    t.base = (double)(float)t.base;
   }
-  double x = k < half ? s + step * (double)k
-                      : e - step * (double)(a->steps - k - 1);
-  return pow(base, x);
+  return t;
 }
 
-/* linspace/logspace value k in the arithmetic PyTorch's CPU kernel uses. */
-static void linspace_fn(const void *arg, uint64_t first, int64_t n, void *out) {
-  const range_arg *a = arg;
-  int64_t half = a->steps / 2;
-  if (a->log) {
-    size_t esz = dt_dtype_size(a->dtype);
-    for (int64_t k0 = 0; k0 < n; k0 += 256) {
-      int64_t m = n - k0 < 256 ? n - k0 : 256;
-      double v[256];
-      for (int64_t i = 0; i < m; i++)
-        v[i] = logspace_value(a, (int64_t)first + k0 + i);
-      dt__convert((char *)out + k0 * (int64_t)esz, a->dtype, v, DT_FLOAT64,
-                  m);
-    }
+/*
+ * logspace: the exponents of a chunk with the linspace kernel (the same
+ * double arithmetic), then libm's pow, whose bits are the contract. float32
+ * outputs call pow only where an accurate approximation cannot decide the
+ * rounding to float (dt__fill_pow_f32); other dtypes call it once per
+ * distinct exponent, and it is almost all of their time (about 120
+ * instructions an element in glibc's pow and its wrapper).
+ */
+static void logspace_run(const range_arg *a, uint64_t first, int64_t n,
+                         void *out) {
+  size_t esz = dt_dtype_size(a->dtype);
+  double v[256];
+  if (a->steps == 1) { /* n <= 1 */
+    v[0] = pow(a->base, a->start);
+    dt__convert(out, a->dtype, v, DT_FLOAT64, n);
     return;
   }
+  log_terms t = logspace_terms(a);
+  int64_t half = a->steps / 2;
+  uint64_t prev_x = 0;
+  double prev_p = NAN;
+  bool have = false;
+  for (int64_t k0 = 0; k0 < n; k0 += 256) {
+    int64_t m = n - k0 < 256 ? n - k0 : 256;
+    int64_t k = (int64_t)first + k0; /* global index of v[0] */
+    if (a->steps <= DT_EXACT_F64) {
+      int64_t lo = k + m <= half ? m : k < half ? half - k : 0;
+      dt__fill_lin_f64(v, lo, t.s, t.step, (double)k, false, false);
+      dt__fill_lin_f64(v + lo, m - lo, t.e, t.step,
+                       (double)(a->steps - (k + lo) - 1), true, false);
+    } else {
+      for (int64_t i = 0; i < m; i++)
+        v[i] = k + i < half ? t.s + t.step * (double)(k + i)
+                            : t.e - t.step * (double)(a->steps - k - i - 1);
+    }
+    if (a->dtype == DT_FLOAT32) {
+      dt__fill_pow_f32((float *)out + k0, v, m, t.base);
+      continue;
+    }
+    for (int64_t i = 0; i < m; i++) {
+      uint64_t xb;
+      memcpy(&xb, &v[i], 8);
+      if (!have || xb != prev_x) {
+        prev_x = xb;
+        prev_p = pow(t.base, v[i]);
+        have = true;
+      }
+      v[i] = prev_p;
+    }
+    dt__convert((char *)out + k0 * (int64_t)esz, a->dtype, v, DT_FLOAT64, m);
+  }
+}
+
+/*
+ * linspace value k in the arithmetic PyTorch's CPU kernel uses: s + step *
+ * k below steps / 2, e - step * (steps - 1 - k) from there on, in float for
+ * float32 and double otherwise. The two halves of a run are each one
+ * arithmetic sequence for the fill kernels; the general loop remains for
+ * integer dtypes and for lengths past the kernels' exact index range.
+ */
+static void linspace_fn(const void *arg, uint64_t first, int64_t n, void *out,
+                        bool nt) {
+  const range_arg *a = arg;
+  if (a->log) {
+    logspace_run(a, first, n, out);
+    return;
+  }
+  int64_t half = a->steps / 2;
+  int64_t k0 = (int64_t)first;
+  /* elements of this run below the middle */
+  int64_t lo = k0 + n <= half ? n : k0 < half ? half - k0 : 0;
   if (a->dtype == DT_FLOAT32) {
     float s = (float)a->start, e = (float)a->end;
     float step = a->steps > 1 ? (e - s) / (float)(a->steps - 1) : 0.0f;
     float *o = out;
+    if (a->steps == 1) {
+      dt__fill_pattern(o, 4, &s, n, nt);
+      return;
+    }
+    if (a->steps <= INT32_MAX) {
+      dt__fill_lin_f32(o, lo, s, step, k0, false, nt);
+      dt__fill_lin_f32(o + lo, n - lo, e, step, a->steps - (k0 + lo) - 1, true,
+                       nt);
+      return;
+    }
     for (int64_t i = 0; i < n; i++) {
-      int64_t k = (int64_t)first + i;
-      float x = a->steps == 1 ? s
-                : k < half    ? s + step * (float)k
-                              : e - step * (float)(a->steps - k - 1);
-      o[i] = x;
+      int64_t k = k0 + i;
+      o[i] =
+          k < half ? s + step * (float)k : e - step * (float)(a->steps - k - 1);
     }
     return;
   }
@@ -220,18 +338,29 @@ static void linspace_fn(const void *arg, uint64_t first, int64_t n, void *out) {
     e = (double)dt__load_i64(&a->end, DT_FLOAT64, 0);
   }
   double step = a->steps > 1 ? (e - s) / (double)(a->steps - 1) : 0.0;
+  if (a->dtype == DT_FLOAT64 && a->steps == 1) {
+    dt__fill_pattern(out, 8, &s, n, nt);
+    return;
+  }
+  if (a->dtype == DT_FLOAT64 && a->steps <= DT_EXACT_F64) {
+    double *o = out;
+    dt__fill_lin_f64(o, lo, s, step, (double)k0, false, nt);
+    dt__fill_lin_f64(o + lo, n - lo, e, step,
+                     (double)(a->steps - (k0 + lo) - 1), true, nt);
+    return;
+  }
   size_t esz = dt_dtype_size(a->dtype);
-  for (int64_t k0 = 0; k0 < n; k0 += 256) {
-    int64_t m = n - k0 < 256 ? n - k0 : 256;
+  for (int64_t j0 = 0; j0 < n; j0 += 256) {
+    int64_t m = n - j0 < 256 ? n - j0 : 256;
     double v[256];
     for (int64_t i = 0; i < m; i++) {
-      int64_t k = (int64_t)first + k0 + i;
+      int64_t k = k0 + j0 + i;
       double x = a->steps == 1 ? s
                  : k < half    ? s + step * (double)k
                                : e - step * (double)(a->steps - k - 1);
       v[i] = x;
     }
-    dt__convert((char *)out + k0 * (int64_t)esz, a->dtype, v, DT_FLOAT64, m);
+    dt__convert((char *)out + j0 * (int64_t)esz, a->dtype, v, DT_FLOAT64, m);
   }
 }
 
@@ -240,8 +369,10 @@ typedef struct eye_arg {
   int64_t m;
 } eye_arg;
 
-static void eye_fn(const void *arg, uint64_t first, int64_t n, void *out) {
+static void eye_fn(const void *arg, uint64_t first, int64_t n, void *out,
+                   bool nt) {
   const eye_arg *a = arg;
+  (void)nt; /* memset is the limit eye is measured against */
   size_t esz = dt_dtype_size(a->dtype);
   memset(out, 0, (size_t)n * esz);
   char one[8];
@@ -606,6 +737,8 @@ dt_err dt_arange(dt_ctx *ctx, dt_scalar start, dt_scalar end, dt_scalar step,
   dt_err pre = arange_plan_for(start, end, step, dtype, &pl);
   range_arg a = {.dtype = dtype,
                  .exact_int = pl.exact_int,
+                 .int_f64 = pl.exact_int && dt_dtype_is_float(dtype) &&
+                            ints_exact_in_double(pl.istart, pl.istep, pl.n),
                  .istart = pl.istart,
                  .istep = pl.istep,
                  .start = scalar_f64(start),

@@ -1,0 +1,495 @@
+/*
+ * fill.c - the kernels behind zeros/ones/full/arange/linspace/logspace (see
+ * fill.h). Every kernel is a portable loop plus an AVX2 and an AVX-512 body
+ * for the 64-byte-aligned middle of the output; the portable loop writes
+ * the unaligned head and the tail, and all of the output when
+ * dt__isa_level() says DT_ISA_PORTABLE. The vector bodies compute each
+ * element with the very operations of the portable loop (IEEE add, sub,
+ * mul, conversions in round-to-nearest; -ffp-contract=off keeps the
+ * compiler from fusing them), so the bits are the same on every path;
+ * tests/test_fill.c checks it.
+ *
+ * Sequence indices are carried as exact integers in double (or int32)
+ * lanes and stepped by the lane count, which is exact below 2^53 (2^31):
+ * callers guarantee the range (fill.h), so no lane converts a 64-bit
+ * integer.
+ *
+ * Non-temporal stores: a shard bigger than the last-level cache cannot stay
+ * in it, so reading each line before writing it (what a normal store does)
+ * only costs bandwidth. Smaller shards keep normal stores: their consumer
+ * finds them in cache.
+ */
+#include "fill.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- when to stream ------------------------------------------------------ */
+
+static atomic_size_t stream_override; /* test hook; 0 = the LLC size */
+static atomic_size_t llc_cached;      /* 0 before the first query */
+
+static size_t llc_bytes(void) {
+  size_t v = atomic_load_explicit(&llc_cached, memory_order_relaxed);
+  if (v)
+    return v;
+  long s = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  s = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (s <= 0)
+    s = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+  v = s > 0 ? (size_t)s : (size_t)32 << 20; /* unknown: a server's L3 */
+  atomic_store(&llc_cached, v);
+  return v;
+}
+
+bool dt__fill_streams(size_t bytes) {
+  size_t o = atomic_load_explicit(&stream_override, memory_order_relaxed);
+  return bytes > (o ? o : llc_bytes());
+}
+
+void dt__fill_set_stream_min(size_t bytes) {
+  atomic_store(&stream_override, bytes);
+}
+
+/* ---- the portable loops (the reference for every path) ------------------- */
+
+static void pattern_ref(void *out, size_t esz, const void *elem, int64_t n) {
+  if (esz == 8) {
+    uint64_t v, *q = out;
+    memcpy(&v, elem, 8);
+    for (int64_t i = 0; i < n; i++)
+      q[i] = v;
+  } else if (esz == 4) {
+    uint32_t v, *q = out;
+    memcpy(&v, elem, 4);
+    for (int64_t i = 0; i < n; i++)
+      q[i] = v;
+  } else {
+    memset(out, *(const unsigned char *)elem, (size_t)n);
+  }
+}
+
+static void lin_f64_ref(double *o, int64_t n, double a, double b, double x0,
+                        bool down) {
+  if (down)
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a - b * (x0 - (double)i);
+  else
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a + b * (x0 + (double)i);
+}
+
+static void lin_f64_f32_ref(float *o, int64_t n, double a, double b, double x0,
+                            bool down) {
+  if (down)
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)(a - b * (x0 - (double)i));
+  else
+    for (int64_t i = 0; i < n; i++)
+      o[i] = (float)(a + b * (x0 + (double)i));
+}
+
+static void lin_f32_ref(float *o, int64_t n, float a, float b, int64_t x0,
+                        bool down) {
+  if (down)
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a - b * (float)(x0 - i);
+  else
+    for (int64_t i = 0; i < n; i++)
+      o[i] = a + b * (float)(x0 + i);
+}
+
+static void step_i64_ref(int64_t *o, int64_t n, uint64_t v0, uint64_t d) {
+  for (int64_t i = 0; i < n; i++)
+    o[i] = (int64_t)(v0 + (uint64_t)i * d);
+}
+
+static void step_i32_ref(int32_t *o, int64_t n, uint32_t v0, uint32_t d) {
+  for (int64_t i = 0; i < n; i++)
+    o[i] = (int32_t)(v0 + (uint32_t)i * d);
+}
+
+/*
+ * The vector paths write whole 64-byte lines from the first aligned one:
+ * *head elements before it (scalar), *blocks lines, the rest after.
+ * Nothing is vectorised for the portable path or a misaligned element.
+ */
+static bool split64(const void *p, size_t esz, int64_t n, int64_t *head,
+                    int64_t *blocks) {
+  *head = n;
+  *blocks = 0;
+  if (dt__isa_level() == DT_ISA_PORTABLE || (uintptr_t)p % esz != 0)
+    return false;
+  int64_t h = (int64_t)((64 - (uintptr_t)p % 64) % 64 / esz);
+  int64_t per = (int64_t)(64 / esz);
+  if (h > n)
+    return false;
+  *head = h;
+  *blocks = (n - h) / per;
+  return *blocks > 0;
+}
+
+/* ---- the vector bodies --------------------------------------------------- */
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(DT_NO_AVX2)
+#include <immintrin.h>
+#define DT_HAVE_VEC 1
+
+/* One 64-byte line in GCC's generic vectors; AVX2 code splits each into two
+ * 32-byte halves. */
+typedef double v8d __attribute__((vector_size(64)));
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+typedef uint32_t v16u __attribute__((vector_size(64)));
+typedef uint64_t v8u __attribute__((vector_size(64)));
+typedef long long v8l __attribute__((vector_size(64), may_alias));
+typedef long long v4l __attribute__((vector_size(32)));
+
+#define DT_AVX2 __attribute__((target("avx2")))
+#define DT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+
+/* Store line v (any 64-byte vector) at the aligned p. */
+#define PUT_AVX2(p, v, nt)                                                     \
+  do {                                                                         \
+    v8l w_ = (v8l)(v);                                                         \
+    if (nt) {                                                                  \
+      _mm256_stream_si256(                                                     \
+          (__m256i *)(void *)(p),                                              \
+          (__m256i)__builtin_shufflevector(w_, w_, 0, 1, 2, 3));               \
+      _mm256_stream_si256(                                                     \
+          (__m256i *)(void *)((char *)(p) + 32),                               \
+          (__m256i)__builtin_shufflevector(w_, w_, 4, 5, 6, 7));               \
+    } else {                                                                   \
+      *(v8l *)(void *)(p) = w_;                                                \
+    }                                                                          \
+  } while (0)
+#define PUT_AVX512(p, v, nt)                                                   \
+  do {                                                                         \
+    v8l w_ = (v8l)(v);                                                         \
+    if (nt)                                                                    \
+      _mm512_stream_si512((__m512i *)(void *)(p), (__m512i)w_);                \
+    else                                                                       \
+      *(v8l *)(void *)(p) = w_;                                                \
+  } while (0)
+
+static const v8d lane8 = {0, 1, 2, 3, 4, 5, 6, 7};
+static const v16i lane16 = {0, 1, 2,  3,  4,  5,  6,  7,
+                            8, 9, 10, 11, 12, 13, 14, 15};
+
+/* pattern: one 64-byte line repeated */
+DT_AVX2 static void pattern_avx2(char *o, int64_t blocks, const char *line,
+                                 bool nt) {
+  v8l w;
+  memcpy(&w, line, 64);
+  for (int64_t k = 0; k < blocks; k++, o += 64)
+    PUT_AVX2(o, w, nt);
+}
+DT_AVX512 static void pattern_avx512(char *o, int64_t blocks, const char *line,
+                                     bool nt) {
+  v8l w;
+  memcpy(&w, line, 64);
+  for (int64_t k = 0; k < blocks; k++, o += 64)
+    PUT_AVX512(o, w, nt);
+}
+
+/* lin_f64: 8 doubles a line */
+DT_AVX2 static void lin_f64_avx2(double *o, int64_t blocks, double a, double b,
+                                 double x0, bool down, bool nt) {
+  if (down)
+    for (v8d x = x0 - lane8; blocks-- > 0; o += 8, x -= 8.0)
+      PUT_AVX2(o, a - b * x, nt);
+  else
+    for (v8d x = x0 + lane8; blocks-- > 0; o += 8, x += 8.0)
+      PUT_AVX2(o, a + b * x, nt);
+}
+DT_AVX512 static void lin_f64_avx512(double *o, int64_t blocks, double a,
+                                     double b, double x0, bool down, bool nt) {
+  if (down)
+    for (v8d x = x0 - lane8; blocks-- > 0; o += 8, x -= 8.0)
+      PUT_AVX512(o, a - b * x, nt);
+  else
+    for (v8d x = x0 + lane8; blocks-- > 0; o += 8, x += 8.0)
+      PUT_AVX512(o, a + b * x, nt);
+}
+
+/* lin_f64_f32: 16 floats a line, from two lines of doubles */
+#define F32_LINE(lo, hi)                                                       \
+  __builtin_shufflevector(__builtin_convertvector(lo, v8f),                    \
+                          __builtin_convertvector(hi, v8f), 0, 1, 2, 3, 4, 5,  \
+                          6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+DT_AVX2 static void lin_f64_f32_avx2(float *o, int64_t blocks, double a,
+                                     double b, double x0, bool down, bool nt) {
+  if (down)
+    for (v8d x = x0 - lane8; blocks-- > 0; o += 16, x -= 16.0)
+      PUT_AVX2(o, F32_LINE(a - b * x, a - b * (x - 8.0)), nt);
+  else
+    for (v8d x = x0 + lane8; blocks-- > 0; o += 16, x += 16.0)
+      PUT_AVX2(o, F32_LINE(a + b * x, a + b * (x + 8.0)), nt);
+}
+DT_AVX512 static void lin_f64_f32_avx512(float *o, int64_t blocks, double a,
+                                         double b, double x0, bool down,
+                                         bool nt) {
+  if (down)
+    for (v8d x = x0 - lane8; blocks-- > 0; o += 16, x -= 16.0)
+      PUT_AVX512(o, F32_LINE(a - b * x, a - b * (x - 8.0)), nt);
+  else
+    for (v8d x = x0 + lane8; blocks-- > 0; o += 16, x += 16.0)
+      PUT_AVX512(o, F32_LINE(a + b * x, a + b * (x + 8.0)), nt);
+}
+
+/* lin_f32: 16 floats a line, the index in int32 lanes */
+DT_AVX2 static void lin_f32_avx2(float *o, int64_t blocks, float a, float b,
+                                 int32_t x0, bool down, bool nt) {
+  if (down)
+    for (v16i k = x0 - lane16; blocks-- > 0; o += 16, k -= 16)
+      PUT_AVX2(o, a - b * __builtin_convertvector(k, v16f), nt);
+  else
+    for (v16i k = x0 + lane16; blocks-- > 0; o += 16, k += 16)
+      PUT_AVX2(o, a + b * __builtin_convertvector(k, v16f), nt);
+}
+DT_AVX512 static void lin_f32_avx512(float *o, int64_t blocks, float a, float b,
+                                     int32_t x0, bool down, bool nt) {
+  if (down)
+    for (v16i k = x0 - lane16; blocks-- > 0; o += 16, k -= 16)
+      PUT_AVX512(o, a - b * __builtin_convertvector(k, v16f), nt);
+  else
+    for (v16i k = x0 + lane16; blocks-- > 0; o += 16, k += 16)
+      PUT_AVX512(o, a + b * __builtin_convertvector(k, v16f), nt);
+}
+
+/* step_i64 / step_i32: wrapping adds of the lane count times d */
+DT_AVX2 static void step_i64_avx2(int64_t *o, int64_t blocks, uint64_t v0,
+                                  uint64_t d, bool nt) {
+  v8u v = v0 + (v8u){0, 1, 2, 3, 4, 5, 6, 7} * d;
+  for (; blocks-- > 0; o += 8, v += 8 * d)
+    PUT_AVX2(o, v, nt);
+}
+DT_AVX512 static void step_i64_avx512(int64_t *o, int64_t blocks, uint64_t v0,
+                                      uint64_t d, bool nt) {
+  v8u v = v0 + (v8u){0, 1, 2, 3, 4, 5, 6, 7} * d;
+  for (; blocks-- > 0; o += 8, v += 8 * d)
+    PUT_AVX512(o, v, nt);
+}
+DT_AVX2 static void step_i32_avx2(int32_t *o, int64_t blocks, uint32_t v0,
+                                  uint32_t d, bool nt) {
+  v16u v = v0 + (v16u)lane16 * d;
+  for (; blocks-- > 0; o += 16, v += 16 * d)
+    PUT_AVX2(o, v, nt);
+}
+DT_AVX512 static void step_i32_avx512(int32_t *o, int64_t blocks, uint32_t v0,
+                                      uint32_t d, bool nt) {
+  v16u v = v0 + (v16u)lane16 * d;
+  for (; blocks-- > 0; o += 16, v += 16 * d)
+    PUT_AVX512(o, v, nt);
+}
+
+/*
+ * pow_f32: (float)pow(base, x) without calling pow where its rounding to
+ * float is already decided. y = 2^(x * log2(base)) is computed to a
+ * relative error far below 1e-13 (t = x * L rounded: < 2^-52 |t|; 2^r on
+ * |r| <= 1/2 by its Taylor series to degree 12: < 2^-52; scaling exact);
+ * libm's pow is within 1 ulp of the true value (glibc documents 0.52).
+ * So pow's result lies within y (1 +- 1e-10), and when that interval
+ * holds no float rounding boundary (the midpoints between f = (float)y and
+ * its neighbours, exact in double) pow's value rounds to f as well. Only
+ * the lanes that fail the test (about 1e-10 / 2^-24 of them) or leave the
+ * normal float range (|t| > 125) call pow. Generic vector code, inlined
+ * into the AVX2 and AVX-512 functions below.
+ */
+typedef uint32_t v8i __attribute__((vector_size(32))); /* float bits */
+typedef int64_t v8s __attribute__((vector_size(64)));
+static inline __attribute__((always_inline)) void
+pow_f32_body(float *o, const double *x, int64_t n, double base, double L) {
+  const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    v8d xv;
+    memcpy(&xv, x + i, 64);
+    v8d t = xv * L;
+    v8d kn = t + magic;
+    v8d nd = kn - magic;
+    v8d u = (t - nd) * 0.6931471805599453;
+    v8d p = (v8d){} + 1.0 / 479001600.0;
+    p = 1.0 / 39916800.0 + u * p;
+    p = 1.0 / 3628800.0 + u * p;
+    p = 1.0 / 362880.0 + u * p;
+    p = 1.0 / 40320.0 + u * p;
+    p = 1.0 / 5040.0 + u * p;
+    p = 1.0 / 720.0 + u * p;
+    p = 1.0 / 120.0 + u * p;
+    p = 1.0 / 24.0 + u * p;
+    p = 1.0 / 6.0 + u * p;
+    p = 0.5 + u * p;
+    p = 1.0 + u * p;
+    p = 1.0 + u * p;
+    /* 2^n into the exponent field, in unsigned lanes: lanes out of range
+     * wrap (and are discarded below) instead of overflowing */
+    v8u ni = (v8u)kn -
+             (v8u)(v8d){magic, magic, magic, magic, magic, magic, magic, magic};
+    v8d y = (v8d)((v8u)p + (ni << 52));
+    v8f f = __builtin_convertvector(y, v8f);
+    v8i fb = (v8i)f;
+    v8d fd = __builtin_convertvector(f, v8d);
+    v8d up = __builtin_convertvector((v8f)(fb + 1), v8d);
+    v8d dn = __builtin_convertvector((v8f)(fb - 1), v8d);
+    v8d d = y * 1e-10;
+    v8s ok = (t <= 125.0) & (t >= -125.0) & (y - d > (fd + dn) * 0.5) &
+             (y + d < (fd + up) * 0.5);
+    memcpy(o + i, &f, 32);
+    for (int l = 0; l < 8; l++)
+      if (!ok[l])
+        o[i + l] = (float)pow(base, x[i + l]);
+  }
+  for (; i < n; i++)
+    o[i] = (float)pow(base, x[i]);
+}
+DT_AVX2 static void pow_f32_avx2(float *o, const double *x, int64_t n,
+                                 double base, double L) {
+  pow_f32_body(o, x, n, base, L);
+}
+DT_AVX512 static void pow_f32_avx512(float *o, const double *x, int64_t n,
+                                     double base, double L) {
+  pow_f32_body(o, x, n, base, L);
+}
+
+/* Non-temporal stores are weakly ordered: fence them before anyone (another
+ * thread after the barrier, another rank) reads the shard. */
+static void fence(bool nt) {
+  if (nt)
+    _mm_sfence();
+}
+#define AVX512_OR_AVX2(name, ...)                                              \
+  (dt__isa_level() >= DT_ISA_AVX512 ? name##_avx512(__VA_ARGS__)               \
+                                    : name##_avx2(__VA_ARGS__))
+#else
+#define DT_HAVE_VEC 0
+static void fence(bool nt) { (void)nt; }
+#endif
+
+/* ---- the entry points ---------------------------------------------------- */
+
+void dt__fill_pattern(void *out, size_t esz, const void *elem, int64_t n,
+                      bool nt) {
+  int64_t h, blocks;
+  char *o = out;
+  if (DT_HAVE_VEC && split64(out, esz, n, &h, &blocks)) {
+#if DT_HAVE_VEC
+    char line[64];
+    for (size_t k = 0; k < 64; k += esz)
+      memcpy(line + k, elem, esz);
+    pattern_ref(o, esz, elem, h);
+    AVX512_OR_AVX2(pattern, o + h * (int64_t)esz, blocks, line, nt);
+    int64_t done = h + blocks * (int64_t)(64 / esz);
+    pattern_ref(o + done * (int64_t)esz, esz, elem, n - done);
+    fence(nt);
+#endif
+    return;
+  }
+  pattern_ref(out, esz, elem, n);
+}
+
+void dt__fill_lin_f64(double *out, int64_t n, double a, double b, double x0,
+                      bool down, bool nt) {
+  int64_t h, blocks;
+  if (DT_HAVE_VEC && split64(out, 8, n, &h, &blocks)) {
+#if DT_HAVE_VEC
+    double dir = down ? -1.0 : 1.0;
+    lin_f64_ref(out, h, a, b, x0, down);
+    AVX512_OR_AVX2(lin_f64, out + h, blocks, a, b, x0 + dir * (double)h, down,
+                   nt);
+    int64_t done = h + blocks * 8;
+    lin_f64_ref(out + done, n - done, a, b, x0 + dir * (double)done, down);
+    fence(nt);
+#endif
+    return;
+  }
+  lin_f64_ref(out, n, a, b, x0, down);
+}
+
+void dt__fill_lin_f64_f32(float *out, int64_t n, double a, double b, double x0,
+                          bool down, bool nt) {
+  int64_t h, blocks;
+  if (DT_HAVE_VEC && split64(out, 4, n, &h, &blocks)) {
+#if DT_HAVE_VEC
+    double dir = down ? -1.0 : 1.0;
+    lin_f64_f32_ref(out, h, a, b, x0, down);
+    AVX512_OR_AVX2(lin_f64_f32, out + h, blocks, a, b, x0 + dir * (double)h,
+                   down, nt);
+    int64_t done = h + blocks * 16;
+    lin_f64_f32_ref(out + done, n - done, a, b, x0 + dir * (double)done, down);
+    fence(nt);
+#endif
+    return;
+  }
+  lin_f64_f32_ref(out, n, a, b, x0, down);
+}
+
+void dt__fill_lin_f32(float *out, int64_t n, float a, float b, int64_t x0,
+                      bool down, bool nt) {
+  int64_t h, blocks;
+  if (DT_HAVE_VEC && split64(out, 4, n, &h, &blocks)) {
+#if DT_HAVE_VEC
+    int64_t dir = down ? -1 : 1;
+    lin_f32_ref(out, h, a, b, x0, down);
+    AVX512_OR_AVX2(lin_f32, out + h, blocks, a, b, (int32_t)(x0 + dir * h),
+                   down, nt);
+    int64_t done = h + blocks * 16;
+    lin_f32_ref(out + done, n - done, a, b, x0 + dir * done, down);
+    fence(nt);
+#endif
+    return;
+  }
+  lin_f32_ref(out, n, a, b, x0, down);
+}
+
+void dt__fill_step_i64(int64_t *out, int64_t n, uint64_t v0, uint64_t d,
+                       bool nt) {
+  int64_t h, blocks;
+  if (DT_HAVE_VEC && split64(out, 8, n, &h, &blocks)) {
+#if DT_HAVE_VEC
+    step_i64_ref(out, h, v0, d);
+    AVX512_OR_AVX2(step_i64, out + h, blocks, v0 + (uint64_t)h * d, d, nt);
+    int64_t done = h + blocks * 8;
+    step_i64_ref(out + done, n - done, v0 + (uint64_t)done * d, d);
+    fence(nt);
+#endif
+    return;
+  }
+  step_i64_ref(out, n, v0, d);
+}
+
+void dt__fill_step_i32(int32_t *out, int64_t n, uint32_t v0, uint32_t d,
+                       bool nt) {
+  int64_t h, blocks;
+  if (DT_HAVE_VEC && split64(out, 4, n, &h, &blocks)) {
+#if DT_HAVE_VEC
+    step_i32_ref(out, h, v0, d);
+    AVX512_OR_AVX2(step_i32, out + h, blocks, v0 + (uint32_t)h * d, d, nt);
+    int64_t done = h + blocks * 16;
+    step_i32_ref(out + done, n - done, v0 + (uint32_t)done * d, d);
+    fence(nt);
+#endif
+    return;
+  }
+  step_i32_ref(out, n, v0, d);
+}
+
+void dt__fill_pow_f32(float *out, const double *x, int64_t n, double base) {
+#if DT_HAVE_VEC
+  /* the fast test needs a positive base other than 1 (finite log2) */
+  if (dt__isa_level() != DT_ISA_PORTABLE && base > 0 && base != 1 &&
+      isfinite(base)) {
+    double L = log2(base);
+    AVX512_OR_AVX2(pow_f32, out, x, n, base, L);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; i++)
+    out[i] = (float)pow(base, x[i]);
+}
