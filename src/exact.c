@@ -383,6 +383,18 @@ static int bit_at(const uint32_t *d, int nd, int64_t pos) {
   return (int)((d[pos >> 5] >> (pos & 31)) & 1);
 }
 
+static uint64_t digit(const uint32_t *d, int nd, int64_t k) {
+  return k >= 0 && k < nd ? d[k] : 0;
+}
+
+/* Bits [pos, pos + 64) of the digits (zeros outside them). */
+static uint64_t bits64(const uint32_t *d, int nd, int64_t pos) {
+  int64_t k = pos >> 5; /* arithmetic: floor division */
+  int s = (int)(pos & 31);
+  uint64_t lo = digit(d, nd, k) | digit(d, nd, k + 1) << 32;
+  return s ? (lo >> s) | (digit(d, nd, k + 2) << (64 - s)) : lo;
+}
+
 static bool any_below(const uint32_t *d, int nd, int64_t pos) {
   if (pos <= 0)
     return false;
@@ -413,9 +425,10 @@ static double round_digits(const uint32_t *d, int nd, int64_t base,
   int64_t lsb = msb - (p - 1);
   if (lsb + base < emin_lsb)
     lsb = emin_lsb - base;
-  uint64_t M = 0;
-  for (int64_t pos = msb; pos >= lsb; pos--)
-    M = (M << 1) | (uint64_t)bit_at(d, nd, pos);
+  int64_t nbits = msb - lsb + 1; /* at most p <= 53 */
+  uint64_t M = nbits > 0 ? bits64(d, nd, lsb) &
+                               ((UINT64_C(1) << nbits) - 1)
+                         : 0;
   int round = bit_at(d, nd, lsb - 1);
   bool sticky = sticky_in || any_below(d, nd, lsb - 1);
   if (round && (sticky || (M & 1)))
@@ -432,10 +445,20 @@ static double round_digits(const uint32_t *d, int nd, int64_t base,
   return ldexp((double)M, (int)e);
 }
 
+/* Already normalised (every limb but the top in [0, 2^32))? A cheap test
+ * that spares the carry chain when the caller just normalised. */
+static bool normalized(const dt__xacc *a) {
+  uint64_t high = 0;
+  for (int k = 0; k < DT_XLIMBS - 1; k++)
+    high |= (uint64_t)a->limb[k] >> 32;
+  return high == 0;
+}
+
 /* Snapshot of a normalised accumulator as sign + magnitude digits. */
 static bool magnitude(const dt__xacc *a, uint32_t *d) {
   dt__xacc t = *a;
-  dt__xacc_normalize(&t);
+  if (!normalized(&t))
+    dt__xacc_normalize(&t);
   bool neg = t.limb[DT_XLIMBS - 1] < 0;
   if (neg) {
     for (int k = 0; k < DT_XLIMBS; k++)

@@ -49,6 +49,12 @@ dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash);
 /* The same, also replacing *value by its maximum over the ranks. */
 dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
                      int64_t *value);
+/* The same riding on an integer sum, in one MPI_Allreduce(MPI_SUM):
+ * buf[0..n) are replaced by their sums over the ranks (valid on DT_OK);
+ * buf must have n + DT_AGREE_SUM_EXTRA entries. See error.c. */
+#define DT_AGREE_SUM_EXTRA 9
+dt_err dt__agree_sum(MPI_Comm comm, dt_err local, uint64_t arghash,
+                     int64_t *buf, int n);
 
 /* ------------------------------------------------------------------------ */
 /* Fault injection and the allocator (fault.c)                               */
@@ -630,6 +636,10 @@ dt_err dt__matmul_backward(const dt_tensor *a, const dt_tensor *b,
                            const dt_tensor *g, dt_tensor **ga, dt_tensor **gb);
 /* The exact sum of t's elements over all ranks (each counted once). */
 dt_err dt__exact_sum(const dt_tensor *t, dt__xacc *out);
+/* The same, also agreeing (one MPI_Allreduce in all) on this rank's error
+ * so far (the sum is skipped when set) and on arghash, as dt__agree. */
+dt_err dt__exact_sum_agree(const dt_tensor *t, dt_err local, uint64_t arghash,
+                           dt__xacc *out);
 /* Redistribute (differentiably) into a given layout and dtype; the result
  * lives on ctx (congruent with t's). */
 dt_err dt__redistribute_to(dt_ctx *ctx, const dt_tensor *t, dt_layout *L,
