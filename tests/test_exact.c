@@ -630,6 +630,45 @@ static void t_matmul_grad_exact(void) {
   dt_tensor_destroy(&rw);
 }
 
+/* dt_sum agrees once (one MPI_Allreduce carries the agreement and the
+ * limbs), and that agreement keeps dt__agree's rules: sums, a differing
+ * hash (even one with the same sum of pieces) and a failure on one rank. */
+static void t_one_agreement(void) {
+  const int64_t one = 1, big = 100000;
+  for (int k = 0; k < 2; k++) {
+    dt_tensor *t = NULL, *s = NULL;
+    T_OK(dt_ones(T_ctx, 1, k ? &big : &one,
+                 &(dt_opts){.dtype = k ? DT_FLOAT64 : DT_FLOAT32}, &t));
+    dt__fault_arm(DT__FAULT_AGREE, 1000000000L); /* count, never fire */
+    T_OK(dt_sum(t, &s));
+    long agreements = dt__fault_count(DT__FAULT_AGREE);
+    dt__fault_disarm();
+    CU_ASSERT_EQUAL(agreements, 1);
+    CU_ASSERT(s && (k ? *(double *)dt_local_data(s) == 100000.0
+                      : *(float *)dt_local_data(s) == 1.0f));
+    dt_tensor_destroy(&s);
+    dt_tensor_destroy(&t);
+  }
+  MPI_Comm w = MPI_COMM_WORLD;
+  int64_t buf[3 + DT_AGREE_SUM_EXTRA];
+  buf[0] = T_rank + 1;
+  buf[1] = -1;
+  buf[2] = INT64_C(1) << 40;
+  T_OK(dt__agree_sum(w, DT_OK, 0xfeedface12345678u, buf, 3));
+  CU_ASSERT(buf[0] == (int64_t)T_size * (T_size + 1) / 2 &&
+            buf[1] == -T_size && buf[2] == (int64_t)T_size << 40);
+  /* hashes 1, 3, 2, 2...: at two ranks the same sum as 2, 2 */
+  uint64_t h = T_rank == 0 ? 1 : T_rank == 1 ? 3 : 2;
+  dt_err e = dt__agree_sum(w, DT_OK, h << 48 | 7, buf, 3);
+  CU_ASSERT_EQUAL(e, T_size > 1 ? DT_ERR_MISMATCH : DT_OK);
+  dt_err mine = T_rank == T_size - 1
+                    ? dt__error(DT_ERR_SHAPE, "a local failure")
+                    : DT_OK;
+  e = dt__agree_sum(w, mine, 0, buf, 3);
+  CU_ASSERT_EQUAL(e, DT_ERR_SHAPE);
+  CU_ASSERT(strstr(dt_last_error(), "a local failure") != NULL);
+}
+
 static const dt_test_case cases[] = {
     {"adversarial sums equal math.fsum", t_adversarial},
     {"random mixed magnitudes", t_random_mixed},
@@ -639,6 +678,7 @@ static const dt_test_case cases[] = {
     {"blocked kernel = reference limbs, every path", t_kernel_vs_reference},
     {"adversarial kinds through dt_sum", t_blocked_sums},
     {"ten million equal values", t_ten_million_equal},
+    {"dt_sum agrees once, with dt__agree's rules", t_one_agreement},
     {NULL, NULL}};
 
 int main(int argc, char **argv) {
