@@ -536,12 +536,7 @@ dt_err dt__exact_sum_agree(const dt_tensor *t, dt_err local, uint64_t arghash,
       }
       for (int k = 1; k < nt; k++)
         dt__xacc_merge(&acc[0], &acc[k]);
-      dt__xacc_normalize(&acc[0]);
-      /* limbs k0..k1-1 only, the last one signed (sign extension above) */
-      for (int k = k0; k < k1; k++)
-        buf[k - k0] = acc[0].limb[k];
-      if (acc[0].limb[DT_XLIMBS - 1] < 0 && k1 < DT_XLIMBS)
-        buf[k1 - 1 - k0] -= INT64_C(1) << 32;
+      dt__xacc_window(&acc[0], k0, k1, buf);
       for (int f = 0; f < 5; f++)
         buf[nw + f] = (acc[0].flags >> f) & 1;
     }
@@ -551,13 +546,11 @@ dt_err dt__exact_sum_agree(const dt_tensor *t, dt_err local, uint64_t arghash,
   dt_err err = dt__agree_sum(ctx->comm, local, arghash, buf, nw + 5);
   if (err)
     return err;
-  dt__xacc_init(out);
-  for (int k = k0; k < k1; k++)
-    out->limb[k] = buf[k - k0];
+  dt__xacc_from_window(out, buf, k0, k1);
+  out->flags = 0;
   for (int f = 0; f < 5; f++)
     if (buf[nw + f])
       out->flags |= 1u << f;
-  dt__xacc_normalize(out);
   return DT_OK;
 }
 

@@ -27,15 +27,47 @@ void dt__xacc_init(dt__xacc *a) { memset(a, 0, sizeof *a); }
 
 /* Carry-propagate: every limb in [0, 2^32) except the top, which carries
  * the sign. Exact. */
-void dt__xacc_normalize(dt__xacc *a) {
+static void normalize_from(dt__xacc *a, int k0) {
   int64_t carry = 0;
-  for (int k = 0; k < DT_XLIMBS - 1; k++) {
+  for (int k = k0; k < DT_XLIMBS - 1; k++) {
     int64_t v = a->limb[k] + carry;
     carry = v >> 32; /* arithmetic: floor division */
     a->limb[k] = v & (int64_t)M32;
   }
   a->limb[DT_XLIMBS - 1] += carry;
   a->nadd = 0;
+}
+
+void dt__xacc_normalize(dt__xacc *a) { normalize_from(a, 0); }
+
+void dt__xacc_window(const dt__xacc *a, int k0, int k1, int64_t *w) {
+  /* Below k0 nothing; above k1 - 1 nothing (not normalised yet) or the
+   * sign extension a normalisation left there. */
+  bool clean = true;
+  for (int k = k1; k < DT_XLIMBS; k++)
+    clean &= a->limb[k] == 0;
+  dt__xacc t;
+  const dt__xacc *src = a;
+  if (!clean) {
+    t = *a;
+    dt__xacc_normalize(&t);
+    src = &t;
+  }
+  int64_t carry = 0;
+  for (int k = k0; k < k1 - 1; k++) {
+    int64_t v = src->limb[k] + carry;
+    carry = v >> 32; /* arithmetic: floor division */
+    w[k - k0] = v & (int64_t)M32;
+  }
+  w[k1 - 1 - k0] = src->limb[k1 - 1] + carry;
+  if (k1 < DT_XLIMBS && src->limb[DT_XLIMBS - 1] < 0)
+    w[k1 - 1 - k0] -= INT64_C(1) << 32; /* the sign extension, folded */
+}
+
+void dt__xacc_from_window(dt__xacc *a, const int64_t *w, int k0, int k1) {
+  memset(a->limb, 0, sizeof a->limb);
+  memcpy(&a->limb[k0], w, sizeof *w * (size_t)(k1 - k0));
+  normalize_from(a, k0);
 }
 
 /*

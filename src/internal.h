@@ -489,6 +489,12 @@ void dt__xacc_add_prod(dt__xacc *a, double x, double y);
 void dt__xacc_add_array(dt__xacc *a, const void *p, dt_dtype dt, int64_t n,
                         int64_t st);
 void dt__xacc_merge(dt__xacc *a, const dt__xacc *b);
+/* The value as limbs k0..k1-1 only, the last one signed, into w[0..k1-k0):
+ * for an accumulator whose value and additions fit there (float32: limbs
+ * 28..40; anything: 0..DT_XLIMBS). Windows add as integers;
+ * dt__xacc_from_window makes a (normalised, flags untouched) from one. */
+void dt__xacc_window(const dt__xacc *a, int k0, int k1, int64_t *w);
+void dt__xacc_from_window(dt__xacc *a, const int64_t *w, int k0, int k1);
 /* The value rounded once to dtype (float32 or float64), as a double. */
 double dt__xacc_round(const dt__xacc *a, dt_dtype dt);
 /* The value divided by n, rounded once. */
