@@ -911,10 +911,14 @@ dt_err dt_to(const dt_tensor *t, dt_dtype dtype, dt_tensor **out);
  * float64 what Python's math.fsum returns), so it is bitwise identical at any
  * rank count, layout and thread count. Each element is added exactly into a
  * fixed-point accumulator of 32-bit digits in int64 words (2^-1074 ..
- * 2^1166: every double, and carries); ranks combine accumulators with one
+ * 2^1166: every double, and carries; blocks of elements are first summed
+ * exactly in double arithmetic); ranks combine accumulators with one
  * MPI_Allreduce of integers, whose order cannot matter. NaN in, or +inf
  * with -inf, gives NaN; otherwise an infinity wins; a finite sum beyond the
  * dtype's range rounds to infinity. All-negative-zero inputs give -0.
+ * Collective: one MPI_Allreduce, which also carries the error agreement.
+ * Errors (the same on every rank): DT_ERR_NULL, DT_ERR_DTYPE (not a
+ * floating dtype), DT_ERR_NOMEM, DT_ERR_MISMATCH.
  */
 dt_err dt_sum(const dt_tensor *a, dt_tensor **out);
 /** The exact sum divided by the element count, rounded once (NaN when

@@ -488,61 +488,74 @@ static void add_positions(const dt_tensor *t, int64_t lo, int64_t hi,
   }
 }
 
-dt_err dt__exact_sum(const dt_tensor *t, dt__xacc *out) {
+/*
+ * The exact sum of t over the ranks, agreeing on `local` (this rank's error
+ * so far; the sum is skipped when set) and on arghash in the same single
+ * MPI_Allreduce: the limbs and the flags (as counts) are integers, summed
+ * like the failure count and hash pieces of dt__agree_sum.
+ */
+dt_err dt__exact_sum_agree(const dt_tensor *t, dt_err local, uint64_t arghash,
+                           dt__xacc *out) {
   dt_ctx *ctx = t->ctx;
-  /* every element counted once: a replicated shard is shared out */
-  int64_t lo = 0, hi = t->lnumel;
-  if (t->layout->kind == DT__L_REPLICATED) {
-    lo = dt__block_start(t->lnumel, ctx->size, ctx->rank);
-    hi = dt__block_start(t->lnumel, ctx->size, ctx->rank + 1);
+  /* Float32 values and their sums (below 2^191) live in limbs 28..40:
+   * bits 2^-149 (limb 28) to 2^237, so a float32 sum sends 13 limbs, not
+   * 70. Everything is known from the dtype, the same on every rank. */
+  bool f32 = t->dtype == DT_FLOAT32;
+  int k0 = f32 ? 28 : 0, k1 = f32 ? 41 : DT_XLIMBS, nw = k1 - k0;
+  int64_t buf[DT_XLIMBS + 5 + DT_AGREE_SUM_EXTRA];
+  memset(buf, 0, sizeof buf);
+  dt__xacc one, *acc = &one;
+  int nt = 1;
+  if (!local) {
+    /* every element counted once: a replicated shard is shared out */
+    int64_t lo = 0, hi = t->lnumel;
+    if (t->layout->kind == DT__L_REPLICATED) {
+      lo = dt__block_start(t->lnumel, ctx->size, ctx->rank);
+      hi = dt__block_start(t->lnumel, ctx->size, ctx->rank + 1);
+    }
+    nt = omp_in_parallel() || hi - lo < 65536 ? 1 : dt__threads();
+    if (nt > 1)
+      acc = dt__malloc(sizeof *acc * (size_t)nt);
+    if (!acc)
+      local = dt__error(DT_ERR_NOMEM, "cannot allocate");
+    else {
+      /* OpenMP may start fewer threads than asked: every accumulator
+       * starts at zero, so unused ones add nothing. */
+      for (int k = 0; k < nt; k++)
+        dt__xacc_init(&acc[k]);
+      if (nt == 1)
+        add_positions(t, lo, hi, acc);
+      else {
+#pragma omp parallel num_threads(nt)
+        {
+          int id = omp_get_thread_num(), k = omp_get_num_threads();
+          int64_t n = hi - lo;
+          add_positions(t, lo + dt__block_start(n, k, id),
+                        lo + dt__block_start(n, k, id + 1), &acc[id]);
+        }
+      }
+      for (int k = 1; k < nt; k++)
+        dt__xacc_merge(&acc[0], &acc[k]);
+      dt__xacc_window(&acc[0], k0, k1, buf);
+      for (int f = 0; f < 5; f++)
+        buf[nw + f] = (acc[0].flags >> f) & 1;
+    }
+    if (acc != &one)
+      free(acc);
   }
-  int nt = omp_in_parallel() ? 1 : dt__threads();
-  if (hi - lo < 65536)
-    nt = 1;
-  dt__xacc *acc = dt__malloc(sizeof *acc * (size_t)nt);
-  int64_t *buf = dt__malloc(sizeof(int64_t) * (DT_XLIMBS + 5) * 2);
-  dt_err err = acc && buf ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
-  err = dt__agree(ctx->comm, err, 0);
-  if (err) {
-    free(acc);
-    free(buf);
+  dt_err err = dt__agree_sum(ctx->comm, local, arghash, buf, nw + 5);
+  if (err)
     return err;
-  }
-  /* OpenMP may start fewer threads than asked: every accumulator starts at
-   * zero, so unused ones add nothing. */
-  for (int k = 0; k < nt; k++)
-    dt__xacc_init(&acc[k]);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    int id = omp_get_thread_num(), k = omp_get_num_threads();
-    int64_t n = hi - lo;
-    add_positions(t, lo + dt__block_start(n, k, id),
-                  lo + dt__block_start(n, k, id + 1), &acc[id]);
-  }
-  for (int k = 1; k < nt; k++)
-    dt__xacc_merge(&acc[0], &acc[k]);
-  dt__xacc_normalize(&acc[0]);
-  /* limbs and the flags (as counts) in one integer sum over the ranks */
-  int64_t *in = buf, *sum = buf + DT_XLIMBS + 5;
-  for (int k = 0; k < DT_XLIMBS; k++)
-    in[k] = acc[0].limb[k];
+  dt__xacc_from_window(out, buf, k0, k1);
+  out->flags = 0;
   for (int f = 0; f < 5; f++)
-    in[DT_XLIMBS + f] = (acc[0].flags >> f) & 1;
-  int rc =
-      MPI_Allreduce(in, sum, DT_XLIMBS + 5, MPI_INT64_T, MPI_SUM, ctx->comm);
-  err = rc == MPI_SUCCESS ? DT_OK : dt__mpi_error(rc, "MPI_Allreduce (sum)");
-  if (!err) {
-    dt__xacc_init(out);
-    for (int k = 0; k < DT_XLIMBS; k++)
-      out->limb[k] = sum[k];
-    for (int f = 0; f < 5; f++)
-      if (sum[DT_XLIMBS + f])
-        out->flags |= 1u << f;
-    dt__xacc_normalize(out);
-  }
-  free(acc);
-  free(buf);
-  return dt__agree(ctx->comm, err, 0);
+    if (buf[nw + f])
+      out->flags |= 1u << f;
+  return DT_OK;
+}
+
+dt_err dt__exact_sum(const dt_tensor *t, dt__xacc *out) {
+  return dt__exact_sum_agree(t, DT_OK, 0, out);
 }
 
 static dt_err reduce(dt__op op, const dt_tensor *a, dt_tensor **out) {
@@ -564,10 +577,9 @@ static dt_err reduce(dt__op op, const dt_tensor *a, dt_tensor **out) {
   dt__layout_unref(&L);
   if (!err)
     err = dt__node_new(op, 1, &a, &n);
-  err = dt__agree(ctx->comm, err, err ? 0 : args_hash(op, 1, &a, 0));
+  /* one collective: the argument agreement rides on the sum */
   dt__xacc acc;
-  if (!err)
-    err = dt__exact_sum(a, &acc);
+  err = dt__exact_sum_agree(a, err, err ? 0 : args_hash(op, 1, &a, 0), &acc);
   if (err) {
     dt__node_unref(n);
     dt__tensor_free(o);

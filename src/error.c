@@ -147,6 +147,54 @@ dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
   return DT_OK;
 }
 
+/*
+ * dt__agree and an integer sum in one MPI_Allreduce(SUM), for collectives
+ * whose data is a sum anyway (dt_sum): buf[0..n) are the caller's values,
+ * buf[n..n + DT_AGREE_SUM_EXTRA) scratch. The failures are counted and the
+ * argument hash travels as four 16-bit pieces c with their squares: every
+ * rank's pieces are equal iff P * sum(c^2) == (sum c)^2 (Cauchy-Schwarz,
+ * exact in 128 bits), decided from the sums alone, so the same on every
+ * rank. A failure anywhere costs one more agreement (dt__agree, the error
+ * path only) that picks the code and message as dt__agree does.
+ */
+dt_err dt__agree_sum(MPI_Comm comm, dt_err local, uint64_t arghash,
+                     int64_t *buf, int n) {
+  int rank, size;
+  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS ||
+      MPI_Comm_size(comm, &size) != MPI_SUCCESS)
+    return dt__error(DT_ERR_MPI, "MPI_Comm_rank failed");
+  if (dt__fault_agree() && local == DT_OK)
+    local = dt__error(DT_ERR_MPI,
+                      "simulated MPI failure on rank %d (fault "
+                      "injection)",
+                      rank);
+  if (size == 1)
+    return local;
+  int64_t *x = buf + n;
+  x[0] = local != DT_OK;
+  for (int k = 0; k < 4; k++) {
+    int64_t c = (int64_t)((arghash >> (16 * k)) & 0xffff);
+    x[1 + k] = c;
+    x[5 + k] = c * c;
+  }
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n + DT_AGREE_SUM_EXTRA,
+                         MPI_INT64_T, MPI_SUM, comm);
+  if (rc != MPI_SUCCESS)
+    return dt__mpi_error(rc, "MPI_Allreduce (sum and error agreement)");
+  if (x[0] != 0) {
+    dt_err code = dt__agree(comm, local, 0);
+    return code ? code
+                : dt__error(DT_ERR_MPI, "a rank failed and then did not");
+  }
+  __extension__ typedef __int128 i128;
+  for (int k = 0; k < 4; k++)
+    if ((i128)size * x[5 + k] != (i128)x[1 + k] * x[1 + k])
+      return dt__error(DT_ERR_MISMATCH,
+                       "replicated arguments (shape, dtype, layout, scalars or "
+                       "generator state) differ between ranks");
+  return DT_OK;
+}
+
 /* ---- shapes -----------------------------------------------------------------
  */
 

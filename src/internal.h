@@ -49,6 +49,12 @@ dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash);
 /* The same, also replacing *value by its maximum over the ranks. */
 dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
                      int64_t *value);
+/* The same riding on an integer sum, in one MPI_Allreduce(MPI_SUM):
+ * buf[0..n) are replaced by their sums over the ranks (valid on DT_OK);
+ * buf must have n + DT_AGREE_SUM_EXTRA entries. See error.c. */
+#define DT_AGREE_SUM_EXTRA 9
+dt_err dt__agree_sum(MPI_Comm comm, dt_err local, uint64_t arghash,
+                     int64_t *buf, int n);
 
 /* ------------------------------------------------------------------------ */
 /* Fault injection and the allocator (fault.c)                               */
@@ -483,6 +489,12 @@ void dt__xacc_add_prod(dt__xacc *a, double x, double y);
 void dt__xacc_add_array(dt__xacc *a, const void *p, dt_dtype dt, int64_t n,
                         int64_t st);
 void dt__xacc_merge(dt__xacc *a, const dt__xacc *b);
+/* The value as limbs k0..k1-1 only, the last one signed, into w[0..k1-k0):
+ * for an accumulator whose value and additions fit there (float32: limbs
+ * 28..40; anything: 0..DT_XLIMBS). Windows add as integers;
+ * dt__xacc_from_window makes a (normalised, flags untouched) from one. */
+void dt__xacc_window(const dt__xacc *a, int k0, int k1, int64_t *w);
+void dt__xacc_from_window(dt__xacc *a, const int64_t *w, int k0, int k1);
 /* The value rounded once to dtype (float32 or float64), as a double. */
 double dt__xacc_round(const dt__xacc *a, dt_dtype dt);
 /* The value divided by n, rounded once. */
@@ -630,6 +642,10 @@ dt_err dt__matmul_backward(const dt_tensor *a, const dt_tensor *b,
                            const dt_tensor *g, dt_tensor **ga, dt_tensor **gb);
 /* The exact sum of t's elements over all ranks (each counted once). */
 dt_err dt__exact_sum(const dt_tensor *t, dt__xacc *out);
+/* The same, also agreeing (one MPI_Allreduce in all) on this rank's error
+ * so far (the sum is skipped when set) and on arghash, as dt__agree. */
+dt_err dt__exact_sum_agree(const dt_tensor *t, dt_err local, uint64_t arghash,
+                           dt__xacc *out);
 /* Redistribute (differentiably) into a given layout and dtype; the result
  * lives on ctx (congruent with t's). */
 dt_err dt__redistribute_to(dt_ctx *ctx, const dt_tensor *t, dt_layout *L,

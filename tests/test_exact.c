@@ -2,9 +2,12 @@
  * test_exact - dt_sum and dt_mean are the exact sum rounded once (compared
  * with an independent exact reference: Shewchuk's algorithm as in Python's
  * math.fsum), on adversarial inputs, bitwise identical in every layout, rank
- * count and thread count; so is matmul's cross-rank gradient.
+ * count and thread count; so is matmul's cross-rank gradient. The blocked
+ * accumulator (dt__xacc_add_array) gives the limbs of the original one
+ * (kept below as the reference) on every vector path.
  */
 #include "dt_test.h"
+#include "internal.h"
 
 #include <float.h>
 #include <math.h>
@@ -70,6 +73,325 @@ static double fsum_ref(const double *x, int64_t n) {
 
 static int same_double(double a, double b) {
   return memcmp(&a, &b, 8) == 0 || (isnan(a) && isnan(b));
+}
+
+/* ---- the original scalar accumulator, the reference for the blocked one -- */
+
+#define REF_M32 UINT64_C(0xffffffff)
+#define REF_EXP_MASK UINT64_C(0x7ff0000000000000)
+#define REF_SIGN_BIT (UINT64_C(1) << 63)
+#define REF_SAFE (INT64_C(1) << 29)
+
+static inline void ref_add_finite(int64_t *limb, uint64_t bits) {
+  uint64_t e = (bits >> 52) & 0x7ff;
+  uint64_t normal = e != 0;
+  int64_t m = (int64_t)((bits & ((UINT64_C(1) << 52) - 1)) | (normal << 52));
+  e -= normal;
+  int64_t neg = -(int64_t)(bits >> 63);
+  int64_t sm = (m ^ neg) - neg;
+  int idx = (int)(e >> 5), sh = (int)(e & 31);
+  uint64_t low = (uint64_t)sm << sh;
+  limb[idx] += (int64_t)(low & REF_M32);
+  limb[idx + 1] += (int64_t)(low >> 32);
+  limb[idx + 2] += (sm >> (63 - sh)) >> 1;
+}
+
+static inline bool ref_note(uint32_t *flags, uint64_t bits) {
+  *flags |= DT_XACC_ANY;
+  if (((bits >> 52) & 0x7ff) == 0x7ff) {
+    *flags |= (bits & ((UINT64_C(1) << 52) - 1))
+                  ? DT_XACC_NAN
+                  : (bits >> 63 ? DT_XACC_NINF : DT_XACC_PINF);
+    return false;
+  }
+  if (bits != (UINT64_C(1) << 63))
+    *flags |= DT_XACC_NONNEGZERO;
+  return true;
+}
+
+/* dt__xacc_add_array as it was before the blocked kernels. */
+static void ref_add_array(dt__xacc *a, const void *p, dt_dtype dt, int64_t n,
+                          int64_t st) {
+  static int64_t w[4][DT_XLIMBS];
+  memset(w, 0, sizeof w);
+  uint32_t flags = 0;
+  uint64_t special = 0;
+  int64_t done = 0;
+  while (done < n) {
+    int64_t m = n - done < REF_SAFE ? n - done : REF_SAFE;
+    uint64_t nz = 0, neg = ~UINT64_C(0);
+    const double *xd = (const double *)p + done * st;
+    const float *xf = (const float *)p + done * st;
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+      uint64_t b[4];
+      for (int k = 0; k < 4; k++) {
+        double v = dt == DT_FLOAT64 ? xd[(i + k) * st] : xf[(i + k) * st];
+        memcpy(&b[k], &v, 8);
+      }
+      for (int k = 0; k < 4; k++) {
+        special |= (b[k] & REF_EXP_MASK) == REF_EXP_MASK;
+        nz |= b[k] & ~REF_SIGN_BIT;
+        neg &= b[k];
+        ref_add_finite(w[k], b[k]);
+      }
+    }
+    if (i > 0 && (nz || !(neg >> 63)))
+      flags |= DT_XACC_NONNEGZERO;
+    for (; i < m; i++) {
+      double v = dt == DT_FLOAT64 ? xd[i * st] : xf[i * st];
+      uint64_t b;
+      memcpy(&b, &v, 8);
+      if (ref_note(&flags, b))
+        ref_add_finite(w[0], b);
+    }
+    if (special)
+      for (int64_t q = 0; q < m; q++) {
+        double v = dt == DT_FLOAT64 ? xd[q * st] : xf[q * st];
+        uint64_t b;
+        memcpy(&b, &v, 8);
+        if (((b >> 52) & 0x7ff) == 0x7ff)
+          ref_note(&flags, b);
+      }
+    if (m > 0)
+      flags |= DT_XACC_ANY;
+    done += m;
+    dt__xacc t;
+    for (int k = 0; k < 4; k++) {
+      dt__xacc_init(&t);
+      memcpy(t.limb, w[k], sizeof t.limb);
+      dt__xacc_merge(a, &t);
+      memset(w[k], 0, sizeof w[k]);
+    }
+  }
+  a->flags |= flags;
+}
+
+/* ---- adversarial inputs ------------------------------------------------- */
+
+static uint64_t mix_state;
+static uint64_t mix_next(void) { /* splitmix64 */
+  uint64_t z = (mix_state += UINT64_C(0x9e3779b97f4a7c15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+static double from_bits(uint64_t b) {
+  double v;
+  memcpy(&v, &b, 8);
+  return v;
+}
+
+/* A finite double with a random sign and mantissa and a biased exponent
+ * field in [lo, hi] (0 gives a subnormal). */
+static double rand_double(int lo, int hi) {
+  uint64_t r = mix_next();
+  uint64_t e = (uint64_t)lo + (r >> 11) % (uint64_t)(hi - lo + 1);
+  return from_bits((r & (UINT64_C(1) << 63)) | (e << 52) |
+                   (mix_next() & ((UINT64_C(1) << 52) - 1)));
+}
+
+enum { NKINDS = 16 };
+static const char *kind_name[NKINDS] = {
+    "exponents within 8 binades",  "exponents within 40 binades",
+    "exponents within 70 binades", "exponents within 130 binades",
+    "any finite bits",             "huge cancellation (x, -x, tiny)",
+    "subnormals",                  "subnormals and normals near DBL_MIN",
+    "equal values (carries)",      "near overflow, cancelling",
+    "tiny normals near 2^-1000",   "zeros of both signs",
+    "negative zeros only",         "an infinity or NaN inside",
+    "randn-like with zeros",       "powers of two near 2^1000"};
+
+/* Fill v[0..n) with kind k, as doubles (float32 inputs are rounded from
+ * them; kinds that need doubles' range degrade gracefully). */
+static void fill_kind(int k, double *v, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    switch (k) {
+    case 0: v[i] = rand_double(1020, 1027); break;
+    case 1: v[i] = rand_double(1000, 1039); break;
+    case 2: v[i] = rand_double(990, 1059); break;
+    case 3: v[i] = rand_double(960, 1089); break;
+    case 4: v[i] = rand_double(0, 2046); break;
+    case 5:
+      v[i] = i % 3 == 0   ? rand_double(1100, 1200)
+             : i % 3 == 1 ? -v[i - 1]
+                          : rand_double(900, 950);
+      break;
+    case 6: v[i] = rand_double(0, 0); break;
+    case 7: v[i] = rand_double(0, 3); break;
+    case 8: v[i] = i % 2 ? 0x1.fffffffffffffp+40 : 0x1.fffffep+20; break;
+    case 9: v[i] = (i % 2 ? -1 : 1) * rand_double(2040, 2046); break;
+    case 10: v[i] = rand_double(20, 90); break;
+    case 11: v[i] = mix_next() % 3 ? 0.0 : -0.0; break;
+    case 12: v[i] = -0.0; break;
+    case 13:
+      v[i] = rand_double(1000, 1050);
+      if (i == n / 2)
+        v[i] = (const double[]){INFINITY, -INFINITY, NAN}[mix_next() % 3];
+      if (i == n / 3 && mix_next() % 2)
+        v[i] = INFINITY;
+      break;
+    case 14:
+      v[i] = mix_next() % 5 ? rand_double(1000, 1025) : 0.0;
+      break;
+    default: v[i] = ldexp(1.0, 990 + (int)(mix_next() % 33)); break;
+    }
+  }
+}
+
+/* Same flags and limbs, except where an infinity or NaN decides the result
+ * alone: then the limbs (the reference adds those values to them as
+ * garbage) and the zero-sign flag do not count. */
+static int same_acc(dt__xacc a, dt__xacc b) {
+  dt__xacc_normalize(&a);
+  dt__xacc_normalize(&b);
+  uint32_t sp = DT_XACC_NAN | DT_XACC_PINF | DT_XACC_NINF;
+  if ((a.flags & sp) || (b.flags & sp))
+    return (a.flags & ~(uint32_t)DT_XACC_NONNEGZERO) ==
+           (b.flags & ~(uint32_t)DT_XACC_NONNEGZERO);
+  return a.flags == b.flags &&
+         memcmp(a.limb, b.limb, sizeof a.limb) == 0;
+}
+
+/* The blocked kernel against the reference: every kind, float32 and
+ * float64, odd lengths, misaligned starts, strides 1 and 3, every vector
+ * path. Local to each rank (no collective). */
+static void t_kernel_vs_reference(void) {
+  enum { NMAX = 5000 * 3 + 8 };
+  double *v = malloc(sizeof(double) * NMAX);
+  float *f = malloc(sizeof(float) * NMAX);
+  const int64_t lens[] = {1, 15, 16, 17, 2047, 2048, 2049, 4999};
+  int bad = 0, checked = 0;
+  mix_state = 12345;
+  for (int k = 0; k < NKINDS; k++)
+    for (int li = 0; li < 8; li++)
+      for (int st = 1; st <= 3; st += 2)
+        for (int off = 0; off < 2; off++) {
+          int64_t n = lens[li];
+          fill_kind(k, v, NMAX);
+          for (int64_t i = 0; i < NMAX; i++)
+            f[i] = (float)v[i];
+          for (int f32 = 0; f32 < 2; f32++) {
+            const void *p = f32 ? (const void *)(f + off)
+                                : (const void *)(v + off);
+            dt_dtype dt = f32 ? DT_FLOAT32 : DT_FLOAT64;
+            dt__xacc want, got;
+            dt__xacc_init(&want);
+            ref_add_array(&want, p, dt, n, st);
+            for (int isa = DT_ISA_AVX512; isa >= DT_ISA_PORTABLE; isa--) {
+              dt__isa_set_cap(isa);
+              dt__xacc_init(&got);
+              /* in two pieces, as the threads and rows of a shard do */
+              int64_t h = n / 3;
+              dt__xacc_add_array(&got, p, dt, h, st);
+              dt__xacc_add_array(&got,
+                                 (const char *)p + h * st *
+                                                       (int64_t)dt_dtype_size(dt),
+                                 dt, n - h, st);
+              checked++;
+              if (!same_acc(got, want)) {
+                if (bad++ < 5)
+                  fprintf(stderr,
+                          "xacc %s %s n=%lld st=%d off=%d isa=%d differs\n",
+                          kind_name[k], f32 ? "float32" : "float64",
+                          (long long)n, st, off, isa);
+              }
+              /* and so the rounded results */
+              CU_ASSERT(same_double(dt__xacc_round(&got, dt),
+                                    dt__xacc_round(&want, dt)));
+            }
+            dt__isa_set_cap(-1);
+          }
+        }
+  CU_ASSERT_EQUAL(bad, 0);
+  CU_ASSERT(checked == NKINDS * 8 * 2 * 2 * 2 * 3);
+  free(v);
+  free(f);
+}
+
+/* dt_sum of n values (given as doubles, stored as dt) in every layout, 1 and
+ * 2 threads, every vector path: the reference accumulator's rounding. */
+static void check_sum_dt(const double *v, int64_t n, dt_dtype dt,
+                         const char *what) {
+  float *f = malloc(sizeof(float) * (size_t)(n ? n : 1));
+  for (int64_t i = 0; i < n; i++)
+    f[i] = (float)v[i];
+  const void *data = dt == DT_FLOAT32 ? (const void *)f : (const void *)v;
+  dt__xacc ref;
+  dt__xacc_init(&ref);
+  ref_add_array(&ref, data, dt, n, 1);
+  double want = dt__xacc_round(&ref, dt);
+  for (int k = 0; k < DT_TEST_NLAYOUTS; k++)
+    for (int th = 1; th <= 2; th++)
+      for (int isa = DT_ISA_AVX512; isa >= DT_ISA_PORTABLE; isa -= 2) {
+        omp_set_num_threads(th);
+        dt__isa_set_cap(isa);
+        dt_test_cuts cuts;
+        dt_opts o = dt_test_layout(k == 4 ? 0 : k, 1, &n, &cuts, NULL);
+        dt_tensor *t = NULL, *s = NULL;
+        T_OK(dt_from_data(T_ctx, 1, &n, data, dt, DT_ALL_RANKS, &o, &t));
+        T_OK(dt_sum(t, &s));
+        double got = !s                   ? -1
+                     : dt == DT_FLOAT32 ? *(float *)dt_local_data(s)
+                                          : *(double *)dt_local_data(s);
+        int ok = same_double(got, want);
+        CU_ASSERT(ok);
+        if (!ok && T_rank == 0)
+          fprintf(stderr, "sum %s %s: got %a want %a (layout %d, %d threads)\n",
+                  what, dt_dtype_name(dt), got, want, k, th);
+        dt_tensor_destroy(&s);
+        dt_tensor_destroy(&t);
+      }
+  dt__isa_set_cap(-1);
+  omp_set_num_threads(1);
+  free(f);
+}
+
+/* Every adversarial kind through dt_sum at this rank count, compared with
+ * the reference accumulator (long enough for two threads to share it). */
+static void t_blocked_sums(void) {
+  const int64_t n = 70001;
+  double *v = malloc(sizeof(double) * (size_t)n);
+  mix_state = 777;
+  for (int k = 0; k < NKINDS; k++) {
+    fill_kind(k, v, n);
+    check_sum_dt(v, n, DT_FLOAT64, kind_name[k]);
+    check_sum_dt(v, n, DT_FLOAT32, kind_name[k]);
+  }
+  free(v);
+}
+
+/* 10^7 equal values: every limb carries many times over. */
+static void t_ten_million_equal(void) {
+  const int64_t n = 10000000;
+  for (int f32 = 0; f32 < 2; f32++) {
+    dt_dtype dt = f32 ? DT_FLOAT32 : DT_FLOAT64;
+    double x = f32 ? (double)0x1.fffffep-3f : 0x1.fffffffffffffp-3;
+    /* n x is exact in the limbs; its rounding is the reference's */
+    dt__xacc ref;
+    dt__xacc_init(&ref);
+    for (int64_t i = 0; i < 1000; i++)
+      dt__xacc_add(&ref, x);
+    dt__xacc copy = ref;
+    for (int rep = 1; rep < 10000; rep++) /* 10^3 x 10^4 */
+      dt__xacc_merge(&ref, &copy);
+    double want = dt__xacc_round(&ref, dt);
+    CU_ASSERT(want != 0 && want == (f32 ? (double)(float)(n * x) : n * x));
+    for (int th = 1; th <= 2; th++) {
+      omp_set_num_threads(th);
+      dt_tensor *t = NULL, *s = NULL;
+      T_OK(dt_full(T_ctx, 1, &n, DT_F(x), &(dt_opts){.dtype = dt}, &t));
+      T_OK(dt_sum(t, &s));
+      double got = !s    ? -1
+                   : f32 ? *(float *)dt_local_data(s)
+                         : *(double *)dt_local_data(s);
+      CU_ASSERT(same_double(got, want));
+      dt_tensor_destroy(&s);
+      dt_tensor_destroy(&t);
+    }
+    omp_set_num_threads(1);
+  }
 }
 
 /* dt_sum of values in every layout (and 1 and 2 threads) must be want. */
@@ -308,12 +630,55 @@ static void t_matmul_grad_exact(void) {
   dt_tensor_destroy(&rw);
 }
 
+/* dt_sum agrees once (one MPI_Allreduce carries the agreement and the
+ * limbs), and that agreement keeps dt__agree's rules: sums, a differing
+ * hash (even one with the same sum of pieces) and a failure on one rank. */
+static void t_one_agreement(void) {
+  const int64_t one = 1, big = 100000;
+  for (int k = 0; k < 2; k++) {
+    dt_tensor *t = NULL, *s = NULL;
+    T_OK(dt_ones(T_ctx, 1, k ? &big : &one,
+                 &(dt_opts){.dtype = k ? DT_FLOAT64 : DT_FLOAT32}, &t));
+    dt__fault_arm(DT__FAULT_AGREE, 1000000000L); /* count, never fire */
+    T_OK(dt_sum(t, &s));
+    long agreements = dt__fault_count(DT__FAULT_AGREE);
+    dt__fault_disarm();
+    CU_ASSERT_EQUAL(agreements, 1);
+    CU_ASSERT(s && (k ? *(double *)dt_local_data(s) == 100000.0
+                      : *(float *)dt_local_data(s) == 1.0f));
+    dt_tensor_destroy(&s);
+    dt_tensor_destroy(&t);
+  }
+  MPI_Comm w = MPI_COMM_WORLD;
+  int64_t buf[3 + DT_AGREE_SUM_EXTRA];
+  buf[0] = T_rank + 1;
+  buf[1] = -1;
+  buf[2] = INT64_C(1) << 40;
+  T_OK(dt__agree_sum(w, DT_OK, 0xfeedface12345678u, buf, 3));
+  CU_ASSERT(buf[0] == (int64_t)T_size * (T_size + 1) / 2 &&
+            buf[1] == -T_size && buf[2] == (int64_t)T_size << 40);
+  /* hashes 1, 3, 2, 2...: at two ranks the same sum as 2, 2 */
+  uint64_t h = T_rank == 0 ? 1 : T_rank == 1 ? 3 : 2;
+  dt_err e = dt__agree_sum(w, DT_OK, h << 48 | 7, buf, 3);
+  CU_ASSERT_EQUAL(e, T_size > 1 ? DT_ERR_MISMATCH : DT_OK);
+  dt_err mine = T_rank == T_size - 1
+                    ? dt__error(DT_ERR_SHAPE, "a local failure")
+                    : DT_OK;
+  e = dt__agree_sum(w, mine, 0, buf, 3);
+  CU_ASSERT_EQUAL(e, DT_ERR_SHAPE);
+  CU_ASSERT(strstr(dt_last_error(), "a local failure") != NULL);
+}
+
 static const dt_test_case cases[] = {
     {"adversarial sums equal math.fsum", t_adversarial},
     {"random mixed magnitudes", t_random_mixed},
     {"float32 rounding and exact means", t_float32_and_mean},
     {"large tensors: every layout and thread count", t_large_invariance},
     {"matmul's cross-rank gradient is exact", t_matmul_grad_exact},
+    {"blocked kernel = reference limbs, every path", t_kernel_vs_reference},
+    {"adversarial kinds through dt_sum", t_blocked_sums},
+    {"ten million equal values", t_ten_million_equal},
+    {"dt_sum agrees once, with dt__agree's rules", t_one_agreement},
     {NULL, NULL}};
 
 int main(int argc, char **argv) {
