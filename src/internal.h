@@ -430,8 +430,14 @@ void dt__ew(dt__op op, double s, int nd, const int64_t *shape, dt_dtype dt,
             void *out, const int64_t *ostride, const void *a,
             const int64_t *astride, const void *b, const int64_t *bstride);
 
-/* memcpy split between OpenMP threads when large (serial inside a region). */
+/* memcpy split between OpenMP threads when large (serial inside a region);
+ * streaming stores when dt__copy_streams(n). */
 void dt__memcpy_par(void *dst, const void *src, size_t n);
+/* Copies (memcopy.c): n bytes with non-temporal stores (memcpy on the
+ * portable path), and whether a copy of n bytes should take them (beyond
+ * about a quarter of the last-level cache). Not collective; thread-safe. */
+void dt__memcpy_nt(void *dst, const void *src, size_t n);
+bool dt__copy_streams(size_t n);
 /* dst[i] = (ddt) src[i] over an nd-box of `shape`, strides in elements
  * (a zero source stride broadcasts). Threads across rows when large. */
 void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,

@@ -12,8 +12,13 @@
 #define DT_PAR_MIN 65536
 
 void dt__memcpy_par(void *dst, const void *src, size_t n) {
+  /* streaming stores beyond the cache (memcopy.c), decided on the whole */
+  bool stream = dt__copy_streams(n);
   if (n < (size_t)DT_PAR_MIN * 8 || omp_in_parallel()) {
-    memcpy(dst, src, n);
+    if (stream)
+      dt__memcpy_nt(dst, src, n);
+    else
+      memcpy(dst, src, n);
     return;
   }
 #pragma omp parallel num_threads(dt__threads())
@@ -25,7 +30,9 @@ void dt__memcpy_par(void *dst, const void *src, size_t n) {
     size_t b = pages * (size_t)(id + 1) / (size_t)nt * 4096;
     if (b > n)
       b = n;
-    if (a < b)
+    if (a < b && stream)
+      dt__memcpy_nt((char *)dst + a, (const char *)src + a, b - a);
+    else if (a < b)
       memcpy((char *)dst + a, (const char *)src + a, b - a);
   }
 }
