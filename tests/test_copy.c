@@ -559,6 +559,27 @@ static void t_clone_vector_paths(void) {
   free(src);
   free(a);
   free(b);
+  /* strided rows long enough to stream (the local part of a copy_) */
+  const int64_t shape[2] = {1100, 1001}, sst[2] = {1003, 1}, dst[2] = {1001, 1};
+  size_t nel = 1100 * 1003 + 8;
+  double *s2 = malloc(sizeof(double) * nel), *o1 = malloc(sizeof(double) * nel),
+         *o2 = malloc(sizeof(double) * nel);
+  CU_ASSERT_FATAL(s2 && o1 && o2);
+  for (size_t i = 0; i < nel; i++)
+    s2[i] = (double)i * 0.25 - 3;
+  dt__isa_set_cap(DT_ISA_PORTABLE);
+  memset(o1, 0, sizeof(double) * nel);
+  dt__copy_strided(2, shape, o1 + 1, DT_FLOAT64, dst, s2 + 3, DT_FLOAT64, sst);
+  for (int cap = DT_ISA_AVX2; cap <= DT_ISA_AVX512; cap++) {
+    dt__isa_set_cap(cap);
+    memset(o2, 0, sizeof(double) * nel);
+    dt__copy_strided(2, shape, o2 + 1, DT_FLOAT64, dst, s2 + 3, DT_FLOAT64,
+                     sst);
+    CU_ASSERT(memcmp(o1, o2, sizeof(double) * nel) == 0);
+  }
+  free(s2);
+  free(o1);
+  free(o2);
   /* an odd number of float64s per rank, beyond the streaming threshold */
   int64_t n = (int64_t)T_size * ((int64_t)1 << 20) + 2 * T_size + 1;
   CU_ASSERT(dt__isa_level() == DT_ISA_PORTABLE ||
