@@ -262,6 +262,9 @@ typedef struct dt_layout {
   int order[DT_MAX_DIMS];
   /* DT__L_BOXES: nranks * 2 * ndim: start[ndim] then shape[ndim] per rank */
   int64_t *boxes;
+  /* dt__layout_hash once computed (0: not yet): hashing the cut points is
+   * O(P), and copy_ and friends hash per call */
+  _Atomic uint64_t hash;
 } dt_layout;
 
 /* Build a layout from creation options (NULL = defaults). Not collective. */

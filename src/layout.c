@@ -246,8 +246,14 @@ dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis, int *grid) {
   return DT_SPLIT;
 }
 
+/* Layouts are immutable once built (layout.c finishes them before handing
+ * them out), so the hash is computed once and kept. */
 uint64_t dt__layout_hash(const dt_layout *l) {
-  uint64_t h = dt__hash_mix((uint64_t)l->kind, (uint64_t)l->ndim);
+  uint64_t h = atomic_load_explicit(&((dt_layout *)l)->hash,
+                                    memory_order_relaxed);
+  if (h)
+    return h;
+  h = dt__hash_mix((uint64_t)l->kind, (uint64_t)l->ndim);
   h = dt__hash_bytes(h, l->shape, sizeof(int64_t) * (size_t)l->ndim);
   if (l->kind == DT__L_GRID)
     for (int d = 0; d < l->ndim; d++) {
@@ -258,6 +264,7 @@ uint64_t dt__layout_hash(const dt_layout *l) {
   if (l->kind == DT__L_BOXES)
     h = dt__hash_bytes(
         h, l->boxes, sizeof(int64_t) * 2 * (size_t)l->ndim * (size_t)l->nranks);
+  atomic_store_explicit(&((dt_layout *)l)->hash, h, memory_order_relaxed);
   return h;
 }
 
