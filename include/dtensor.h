@@ -655,8 +655,9 @@ dt_err dt_new_tensor(const dt_tensor *src, int ndim, const int64_t *shape,
 
 /**
  * New storage, same layout and dtype: each rank copies its own shard (a
- * strided view comes out contiguous). No data moves between ranks; one
- * small MPI_Allreduce agrees on success. The result requires grad when t
+ * strided view comes out contiguous; shards beyond about a quarter of the
+ * last-level cache are copied with non-temporal stores). No data moves
+ * between ranks; one small MPI_Allreduce agrees on success. The result requires grad when t
  * does (it stays in t's graph). Collective.
  */
 dt_err dt_clone(const dt_tensor *t, dt_tensor **out);
@@ -668,14 +669,17 @@ dt_err dt_clone(const dt_tensor *t, dt_tensor **out);
  * another axis, a grid, replicated, irregular, a strided view), any dtype
  * (converted as dt_from_data converts) and any shape that broadcasts to
  * dst's (PyTorch's rules). Each rank sends every other rank exactly the
- * elements that rank needs (one exchange of box intersections: contiguous
- * pieces go straight from and into the shards, small strided ones as
- * derived datatypes; a large strided piece between ranks of one node is
+ * elements that rank needs (one exchange of box intersections, the peers
+ * found from the layouts' cut points in O(log P + peers) per rank:
+ * contiguous pieces go straight from and into the shards, strided ones are
+ * packed; a large strided piece between ranks of one node is
  * read by the receiver straight out of the sender's shard with Linux
  * cross-memory attach, process_vm_readv, when the context found it usable
  * (DT_NO_CMA=1 turns that off), and is otherwise packed by all threads); a
  * replicated src is read
- * locally with no communication. Messages above 1 GiB are split. When src
+ * locally with no communication. Messages above 1 GiB are split. One
+ * MPI_Allreduce agrees on the arguments and the plan before anything
+ * moves (two more when pieces are read across memory). When src
  * and dst share memory, src is first copied, so the result is as if src
  * were read entirely before dst is written. Collective over dst's context.
  * Autograd, as torch: with grad mode on and src or dst requiring grad,

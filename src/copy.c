@@ -387,9 +387,7 @@ dt_err dt_clone(const dt_tensor *t, dt_tensor **out) {
 
 /* ---- copy_: one exchange of box intersections ---------------------------- */
 
-typedef struct box {
-  int64_t start[DT_MAX_DIMS], ext[DT_MAX_DIMS];
-} box;
+typedef dt__box box;
 
 static int64_t box_vol(int nd, const box *b) {
   int64_t v = 1;
@@ -500,32 +498,16 @@ static int64_t region_offset(const dt_tensor *t, const box *I) {
   return off;
 }
 
-/* A derived datatype for a box of `ext` with element strides `st`. */
-static dt_err box_type(int nd, const int64_t *ext, const int64_t *st,
-                       size_t esz, MPI_Datatype *type) {
-  MPI_Datatype cur;
-  DT_CALL_MPI(MPI_Type_contiguous((int)esz, MPI_BYTE, &cur));
-  int64_t dense = 1; /* elements `cur` covers contiguously, or 0 */
-  for (int d = nd - 1; d >= 0; d--) {
-    if (ext[d] == 1)
-      continue;
-    MPI_Datatype next;
-    int rc;
-    if (dense && st[d] == dense)
-      rc = MPI_Type_contiguous((int)ext[d], cur, &next);
-    else
-      rc = MPI_Type_create_hvector(
-          (int)ext[d], 1, (MPI_Aint)(st[d] * (int64_t)esz), cur, &next);
-    MPI_Type_free(&cur);
-    if (rc != MPI_SUCCESS)
-      return dt__mpi_error(rc, "building a box datatype");
-    dense = dense && st[d] == dense ? dense * ext[d] : 0;
-    cur = next;
-  }
-  DT_CALL_MPI(MPI_Type_commit(&cur));
-  *type = cur;
-  return DT_OK;
-}
+/*
+ * Where a rank's source shard sits in its memory, for pulls, exchanged per
+ * copy (views have their own windows) and only between the pairs of ranks
+ * where a pull may pay. dst_last is the destination's last stride there.
+ */
+typedef struct card {
+  uint64_t base;
+  int64_t stride[DT_MAX_DIMS];
+  int64_t dst_last;
+} card;
 
 /*
  * One region to move between this rank and a peer (global coordinates of
@@ -536,7 +518,10 @@ typedef struct item {
   int peer;
   box I;
   char *buf;
-  /* pulled (cma.c): rows read from the peer's memory into this shard */
+  bool cand;   /* a pull may pay: cards are exchanged with this peer */
+  bool pulled; /* read by the receiver straight from the sender's shard */
+  card theirs; /* the peer's card (cand only) */
+  /* pulled receives (cma.c): rows read from the peer into this shard */
   int64_t nrows;
   uint64_t *remote;
   char **local;
@@ -572,15 +557,25 @@ static cut cut_region(int nd, const box *I, size_t esz) {
   return k;
 }
 
-/* Requests and datatypes of one exchange, sized before anything is sent. */
-typedef struct xfer {
+/* Everything one exchange needs, planned and allocated before any message
+ * is posted. */
+typedef struct xstate {
+  dt__xplan geo;
+  item *rx, *tx;
+  int nrx, ntx;
+  bool may_pull; /* every rank knows it: the same on all of them */
+  card mine;
   MPI_Request *req;
-  MPI_Datatype *types;
-  int n, cap;
-} xfer;
+  int nreq, cap;
+} xstate;
 
-/* Post one region's pieces (the arrays were sized with cut_region). */
-static dt_err post_region(xfer *x, bool send, int peer, int nd, const box *I,
+/*
+ * Post one region's pieces (the request array was sized with cut_region).
+ * The region is dense at `base` with element strides `st` (a packed buffer,
+ * or a dense window of the shard), so each piece is a run of bytes: no
+ * derived datatype.
+ */
+static dt_err post_region(xstate *x, bool send, int peer, int nd, const box *I,
                           char *base, const int64_t *st, size_t esz,
                           MPI_Comm comm) {
   cut k = cut_region(nd, I, esz);
@@ -601,29 +596,28 @@ static dt_err post_region(xfer *x, bool send, int peer, int nd, const box *I,
       int64_t off = 0;
       for (int d = 0; d < nd; d++)
         off += (piece.start[d] - I->start[d]) * st[d];
-      DT_ASSERT(x->n < x->cap);
-      MPI_Datatype t = MPI_DATATYPE_NULL;
-      DT_CALL(box_type(nd, piece.ext, st, esz, &t));
-      x->types[x->n] = t;
+      DT_ASSERT(x->nreq < x->cap);
+      int n = (int)(box_vol(nd, &piece) * (int64_t)esz);
       char *p = base + off * (int64_t)esz;
-      int rc = send ? MPI_Isend(p, 1, t, peer, 31, comm, &x->req[x->n])
-                    : MPI_Irecv(p, 1, t, peer, 31, comm, &x->req[x->n]);
-      if (rc != MPI_SUCCESS) {
-        MPI_Type_free(&x->types[x->n]);
+      int rc = send ? MPI_Isend(p, n, MPI_BYTE, peer, 31, comm,
+                                &x->req[x->nreq])
+                    : MPI_Irecv(p, n, MPI_BYTE, peer, 31, comm,
+                                &x->req[x->nreq]);
+      if (rc != MPI_SUCCESS)
         return dt__mpi_error(rc,
                              send ? "MPI_Isend (copy_)" : "MPI_Irecv (copy_)");
-      }
-      x->n++;
+      x->nreq++;
     }
   }
   return DT_OK;
 }
 
 /*
- * Large strided regions are packed (by all threads) and sent as bytes rather
- * than described by a datatype: Open MPI's shared-memory transport moves
- * contiguous messages with one kernel copy but non-contiguous ones through
- * small bounce buffers, which measured 2-4x slower.
+ * Large strided regions are packed (by all threads) and sent as bytes:
+ * Open MPI's shared-memory transport moves contiguous messages with one
+ * kernel copy but non-contiguous ones through small bounce buffers, which
+ * measured 2-4x slower; small strided ones are packed too, which is cheaper
+ * than building and freeing a derived datatype per message.
  */
 #define DT_PACK_MIN ((int64_t)256 << 10)
 
@@ -639,11 +633,9 @@ static bool region_dense(int nd, const int64_t *ext, const int64_t *st) {
   return true;
 }
 
-/* Straight from/into the shard (derived datatype), or through a buffer. */
-static bool direct(const plan *p, int nd, const box *I, const int64_t *st,
-                   size_t esz) {
-  return p->fast && (region_dense(nd, I->ext, st) ||
-                     box_vol(nd, I) * (int64_t)esz < DT_PACK_MIN);
+/* Straight from/into the shard, or through a buffer. */
+static bool direct(const plan *p, int nd, const box *I, const int64_t *st) {
+  return p->fast && region_dense(nd, I->ext, st);
 }
 
 static void free_items(item *v, int n) {
@@ -655,36 +647,39 @@ static void free_items(item *v, int n) {
   free(v);
 }
 
-/*
- * Where each rank's source shard sits in its memory, for pulls: exchanged
- * per copy (views have their own windows). dst_last is the destination's
- * last stride on that rank.
- */
-typedef struct card {
-  uint64_t base;
-  int64_t stride[DT_MAX_DIMS];
-  int64_t dst_last;
-} card;
+static void xstate_free(xstate *s) {
+  dt__xplan_free(&s->geo);
+  free_items(s->rx, s->nrx);
+  free_items(s->tx, s->ntx);
+  free(s->req);
+  *s = (xstate){0};
+}
 
-/* Pulls are worth it only for tensors of some size (replicated test). */
+/* Pulls are worth it only for tensors of some size (the same on every
+ * rank, so all know whether cards are exchanged at all). */
 #define DT_PULL_MIN (2 * DT_PACK_MIN)
 
 /*
- * Does receiver q read region I straight out of sender p's memory? Only for
- * a large strided piece (which MPI would move through bounce buffers or we
- * would pack), rows contiguous on both sides, both ranks on one node. Every
- * input is known to both p and q, so they decide alike.
+ * May receiver q read region I straight out of sender p's memory? Only for
+ * a large piece with long rows, both ranks on one node; known to both p and
+ * q from the layouts. Whether it does also needs the cards (pulled()).
  */
-static bool pulled(const plan *pl, const card *cards, int p, int q,
-                   const box *I, size_t esz) {
+static bool pull_candidate(const plan *pl, int p, int q, const box *I,
+                           size_t esz) {
   const dt_ctx *ctx = pl->dst->ctx;
   int nd = pl->ns;
-  if (!cards || nd == 0 || ctx->cma_node[p] != ctx->cma_node[q])
-    return false;
-  const card *c = &cards[p];
-  return box_vol(nd, I) * (int64_t)esz >= DT_PACK_MIN &&
-         !region_dense(nd, I->ext, c->stride) && c->stride[nd - 1] == 1 &&
-         cards[q].dst_last == 1 && I->ext[nd - 1] * (int64_t)esz >= 512;
+  return nd > 0 && ctx->cma_node[p] == ctx->cma_node[q] &&
+         box_vol(nd, I) * (int64_t)esz >= DT_PACK_MIN &&
+         I->ext[nd - 1] * (int64_t)esz >= 512;
+}
+
+/* A candidate is pulled when it is strided at the sender (which MPI would
+ * move through bounce buffers or we would pack) and rows are contiguous on
+ * both sides. Sender's and receiver's cards: both ranks decide alike. */
+static bool pulled(int nd, const card *sender, const card *receiver,
+                   const box *I) {
+  return !region_dense(nd, I->ext, sender->stride) &&
+         sender->stride[nd - 1] == 1 && receiver->dst_last == 1;
 }
 
 /* The row addresses of a pull: remote rows in p's shard, local in dst. */
@@ -715,18 +710,137 @@ static dt_err plan_pull(const plan *pl, const card *c, const box *I, item *it) {
   return DT_OK;
 }
 
+static dt_err alloc_buf(item *it, int ns, size_t esz) {
+  size_t nb = (size_t)box_vol(ns, &it->I) * esz;
+  it->buf = dt__malloc(nb ? nb : 1);
+  return it->buf ? DT_OK
+                 : dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
+}
+
 /*
- * Plan every region, allocate every buffer and request slot, agree; only
- * then communicate. A rank that cannot allocate therefore fails before any
- * message is posted, with all the others (an allocation failure after
- * posting would strand the peers in MPI_Waitall).
+ * Plan every region and allocate every buffer and request slot, locally:
+ * the caller agrees on the result before the first message (an allocation
+ * failure after posting would strand the peers in MPI_Waitall). Regions
+ * that may be pulled get their buffers after the cards (settle_pulls).
  */
-static dt_err exchange(const plan *p) {
+static dt_err prepare(const plan *p, xstate *s) {
   const dt_tensor *dst = p->dst, *src = p->src;
   dt_ctx *ctx = dst->ctx;
-  int P = ctx->size, me = ctx->rank;
   size_t ssz = dt_dtype_size(src->dtype);
-  box mine_dst, mine_src;
+  *s = (xstate){0};
+  dt_err err = DT_OK;
+  if (src->layout->kind != DT__L_REPLICATED) {
+    dt__xgeom g = {p->nd, p->ns, p->off, {false}};
+    for (int j = 0; j < p->ns; j++)
+      g.bcast[j] = p->bcast[j];
+    err = dt__xplan_make(ctx->rank, src->layout, dst->layout, &g, &s->geo);
+  }
+  s->may_pull = ctx->cma && p->fast && ctx->size > 1 && p->ns > 0 &&
+                src->layout->kind != DT__L_REPLICATED &&
+                src->numel * (int64_t)ssz >= DT_PULL_MIN;
+  s->mine.base = (uint64_t)(uintptr_t)dt__local_ptr(src);
+  for (int d = 0; d < p->ns; d++)
+    s->mine.stride[d] = src->lstride[d];
+  s->mine.dst_last = p->nd ? dst->lstride[p->nd - 1] : 1;
+  if (!err && s->geo.nrx > 0 &&
+      !(s->rx = dt__calloc((size_t)s->geo.nrx, sizeof *s->rx)))
+    err = dt__error(DT_ERR_NOMEM, "cannot allocate");
+  if (!err && s->geo.ntx > 0 &&
+      !(s->tx = dt__calloc((size_t)s->geo.ntx, sizeof *s->tx)))
+    err = dt__error(DT_ERR_NOMEM, "cannot allocate");
+  int64_t pieces = 0;
+  for (int k = 0; !err && k < s->geo.nrx; k++) {
+    item *it = &s->rx[s->nrx++];
+    it->peer = s->geo.rx[k].peer;
+    it->I = s->geo.rx[k].I;
+    it->cand = s->may_pull && pull_candidate(p, it->peer, ctx->rank, &it->I, ssz);
+    if (!it->cand && !direct(p, p->nd, &it->I, dst->lstride))
+      err = alloc_buf(it, p->ns, ssz);
+    pieces += cut_region(p->ns, &it->I, ssz).count + it->cand * 2;
+  }
+  for (int k = 0; !err && k < s->geo.ntx; k++) {
+    item *it = &s->tx[s->ntx++];
+    it->peer = s->geo.tx[k].peer;
+    it->I = s->geo.tx[k].I;
+    it->cand = s->may_pull && pull_candidate(p, ctx->rank, it->peer, &it->I, ssz);
+    if (!it->cand && !direct(p, p->ns, &it->I, src->lstride))
+      err = alloc_buf(it, p->ns, ssz);
+    pieces += cut_region(p->ns, &it->I, ssz).count + it->cand * 2;
+  }
+  if (!err && dt__fault(ctx->comm, "copy"))
+    err = dt__error(DT_ERR_NOMEM, "cannot allocate (injected fault)");
+  if (!err && pieces > INT32_MAX)
+    err = dt__error(DT_ERR_OVERFLOW, "too many messages in one exchange");
+  if (!err && pieces > 0) {
+    s->req = dt__malloc(sizeof *s->req * (size_t)pieces);
+    s->cap = (int)pieces;
+    if (!s->req)
+      err = dt__error(DT_ERR_NOMEM, "cannot allocate %lld requests",
+                      (long long)pieces);
+  }
+  return err;
+}
+
+/*
+ * Cards with the candidate peers only (point to point: both sides know the
+ * candidates from the layouts), then which candidates are pulled, and the
+ * buffers and row lists that follows. Local failures are left to the
+ * caller's agreement; nothing else is posted before it.
+ */
+static dt_err settle_pulls(const plan *p, xstate *s) {
+  const dt_tensor *dst = p->dst, *src = p->src;
+  dt_ctx *ctx = dst->ctx;
+  size_t ssz = dt_dtype_size(src->dtype);
+  dt_err err = DT_OK;
+  int n = 0;
+  for (int side = 0; side < 2; side++) {
+    item *v = side ? s->tx : s->rx;
+    int nv = side ? s->ntx : s->nrx;
+    for (int k = 0; !err && k < nv; k++) {
+      if (!v[k].cand)
+        continue;
+      int rc = MPI_Irecv(&v[k].theirs, (int)sizeof(card), MPI_BYTE, v[k].peer,
+                         32, ctx->comm, &s->req[n++]);
+      if (rc == MPI_SUCCESS)
+        rc = MPI_Isend(&s->mine, (int)sizeof(card), MPI_BYTE, v[k].peer, 32,
+                       ctx->comm, &s->req[n++]);
+      if (rc != MPI_SUCCESS)
+        err = dt__mpi_error(rc, "exchanging shard addresses (copy_)");
+    }
+  }
+  if (n) {
+    int rc = MPI_Waitall(n, s->req, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS && !err)
+      err = dt__mpi_error(rc, "MPI_Waitall (shard addresses)");
+  }
+  for (int k = 0; !err && k < s->nrx; k++) {
+    item *it = &s->rx[k];
+    if (!it->cand)
+      continue;
+    it->pulled = pulled(p->ns, &it->theirs, &s->mine, &it->I);
+    if (it->pulled)
+      err = plan_pull(p, &it->theirs, &it->I, it);
+    else if (!direct(p, p->nd, &it->I, dst->lstride))
+      err = alloc_buf(it, p->ns, ssz);
+  }
+  for (int k = 0; !err && k < s->ntx; k++) {
+    item *it = &s->tx[k];
+    if (!it->cand)
+      continue;
+    it->pulled = pulled(p->ns, &s->mine, &it->theirs, &it->I);
+    if (!it->pulled && !direct(p, p->ns, &it->I, src->lstride))
+      err = alloc_buf(it, p->ns, ssz);
+  }
+  return err;
+}
+
+/* Move the planned regions: receives first, so sends find them posted; my
+ * own part while the messages fly; pulls; then unpack what came. */
+static dt_err run(const plan *p, xstate *s) {
+  const dt_tensor *dst = p->dst, *src = p->src;
+  dt_ctx *ctx = dst->ctx;
+  size_t ssz = dt_dtype_size(src->dtype);
+  box mine_dst, mine_src, need;
   for (int d = 0; d < p->nd; d++) {
     mine_dst.start[d] = dst->lstart[d];
     mine_dst.ext[d] = dst->lshape[d];
@@ -735,10 +849,8 @@ static dt_err exchange(const plan *p) {
     mine_src.start[j] = src->lstart[j];
     mine_src.ext[j] = src->lshape[j];
   }
-  box need;
   project(p, &mine_dst, &need);
   bool have_dst = box_vol(p->nd, &mine_dst) > 0;
-
   /* A replicated source is read where it is. */
   if (src->layout->kind == DT__L_REPLICATED) {
     if (have_dst)
@@ -748,121 +860,37 @@ static dt_err exchange(const plan *p) {
                     src->dtype, src->lstride);
     return DT_OK;
   }
-
-  /* ---- where the shards are, when pulls may pay (a replicated test) */
-  card *cards = NULL;
   dt_err err = DT_OK;
-  if (ctx->cma && p->fast && P > 1 && p->ns > 0 &&
-      src->numel * (int64_t)ssz >= DT_PULL_MIN) {
-    card mine = {(uint64_t)(uintptr_t)dt__local_ptr(src),
-                 {0},
-                 p->nd ? dst->lstride[p->nd - 1] : 1};
-    for (int d = 0; d < p->ns; d++)
-      mine.stride[d] = src->lstride[d];
-    cards = dt__malloc(sizeof *cards * (size_t)P);
-    err = dt__agree(ctx->comm,
-                    cards ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate"),
-                    0);
-    if (!err) {
-      int rc = MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, cards,
-                             (int)sizeof mine, MPI_BYTE, ctx->comm);
-      if (rc != MPI_SUCCESS)
-        err = dt__mpi_error(rc, "MPI_Allgather (shard addresses)");
-    }
-    if (err) {
-      free(cards);
-      return err;
-    }
-  }
-
-  /* ---- plan (a 0-d source that is not replicated has one owner: P == 1) */
-  item *rx = dt__calloc((size_t)P, sizeof *rx),
-       *tx = dt__calloc((size_t)P, sizeof *tx);
-  int nrx = 0, ntx = 0;
-  int64_t pieces = 0;
-  err = rx && tx ? DT_OK : dt__error(DT_ERR_NOMEM, "cannot allocate");
-  for (int q = 1; !err && q < P && have_dst && p->ns > 0; q++) {
-    int peer = (me - q + P) % P;
-    box theirs, I = {{0}, {0}};
-    layout_box(src->layout, peer, &theirs);
-    if (!box_intersect(p->ns, &need, &theirs, &I))
-      continue;
-    item *it = &rx[nrx++];
-    *it = (item){peer, I, NULL, 0, NULL, NULL};
-    if (pulled(p, cards, peer, me, &I, ssz)) {
-      err = plan_pull(p, &cards[peer], &I, it);
-      continue;
-    }
-    if (!direct(p, p->nd, &I, dst->lstride, ssz)) {
-      size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
-      if (!(it->buf = dt__malloc(nb ? nb : 1)))
-        err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
-    }
-    pieces += cut_region(p->ns, &I, ssz).count;
-  }
-  for (int q = 1; !err && q < P && src->lnumel > 0 && p->ns > 0; q++) {
-    int peer = (me + q) % P;
-    box theirs_dst, theirs_need, I = {{0}, {0}};
-    layout_box(dst->layout, peer, &theirs_dst);
-    if (box_vol(p->nd, &theirs_dst) == 0)
-      continue;
-    project(p, &theirs_dst, &theirs_need);
-    if (!box_intersect(p->ns, &theirs_need, &mine_src, &I))
-      continue;
-    if (pulled(p, cards, me, peer, &I, ssz))
-      continue; /* the peer reads it from here */
-    item *it = &tx[ntx++];
-    *it = (item){peer, I, NULL, 0, NULL, NULL};
-    if (!direct(p, p->ns, &I, src->lstride, ssz)) {
-      size_t nb = (size_t)box_vol(p->ns, &I) * ssz;
-      if (!(it->buf = dt__malloc(nb ? nb : 1)))
-        err = dt__error(DT_ERR_NOMEM, "cannot allocate %zu bytes", nb);
-    }
-    pieces += cut_region(p->ns, &I, ssz).count;
-  }
-  xfer x = {0};
-  if (!err && dt__fault(ctx->comm, "copy"))
-    err = dt__error(DT_ERR_NOMEM, "cannot allocate (injected fault)");
-  if (!err && pieces > INT32_MAX)
-    err = dt__error(DT_ERR_OVERFLOW, "too many messages in one exchange");
-  if (!err && pieces > 0) {
-    x.req = dt__malloc(sizeof *x.req * (size_t)pieces);
-    x.types = dt__malloc(sizeof *x.types * (size_t)pieces);
-    x.cap = (int)pieces;
-    if (!x.req || !x.types)
-      err = dt__error(DT_ERR_NOMEM, "cannot allocate %lld requests",
-                      (long long)pieces);
-  }
-  err = dt__agree(ctx->comm, err, 0);
-
-  /* ---- communicate: receives first, so sends find them posted */
+  s->nreq = 0;
   int64_t cst[DT_MAX_DIMS];
-  for (int k = 0; !err && k < nrx; k++) {
-    item *it = &rx[k];
-    if (it->remote)
-      continue; /* pulled below */
+  for (int k = 0; !err && k < s->nrx; k++) {
+    item *it = &s->rx[k];
+    if (it->pulled)
+      continue; /* below */
     if (it->buf) {
       contiguous_strides(p->ns, it->I.ext, cst);
-      err = post_region(&x, false, it->peer, p->ns, &it->I, it->buf, cst, ssz,
+      err = post_region(s, false, it->peer, p->ns, &it->I, it->buf, cst, ssz,
                         ctx->comm);
     } else {
-      err = post_region(&x, false, it->peer, p->nd, &it->I,
+      err = post_region(s, false, it->peer, p->nd, &it->I,
                         dt__local_ptr(dst) +
                             region_offset(dst, &it->I) * (int64_t)ssz,
                         dst->lstride, ssz, ctx->comm);
     }
   }
-  for (int k = 0; !err && k < ntx; k++) {
-    item *it = &tx[k];
+  for (int k = 0; !err && k < s->ntx; k++) {
+    item *it = &s->tx[k];
+    if (it->pulled)
+      continue; /* the peer reads it from here */
     char *at = dt__local_ptr(src) + region_offset(src, &it->I) * (int64_t)ssz;
     if (it->buf) {
       contiguous_strides(p->ns, it->I.ext, cst);
       dt__copy_strided(p->ns, it->I.ext, it->buf, src->dtype, cst, at,
                        src->dtype, src->lstride);
-      err = post_region(&x, true, it->peer, p->ns, &it->I, it->buf, cst, ssz,
+      err = post_region(s, true, it->peer, p->ns, &it->I, it->buf, cst, ssz,
                         ctx->comm);
     } else {
-      err = post_region(&x, true, it->peer, p->ns, &it->I, at, src->lstride,
+      err = post_region(s, true, it->peer, p->ns, &it->I, at, src->lstride,
                         ssz, ctx->comm);
     }
   }
@@ -879,30 +907,32 @@ static dt_err exchange(const plan *p) {
     }
   }
   /* pulls: one copy, straight from the peers' shards */
-  for (int k = 0; !err && k < nrx; k++)
-    if (rx[k].remote)
-      err = dt__cma_read(ctx, rx[k].peer, rx[k].nrows, rx[k].remote,
-                         rx[k].local, (size_t)rx[k].I.ext[p->ns - 1] * ssz);
-  if (x.n) {
-    int rc = MPI_Waitall(x.n, x.req, MPI_STATUSES_IGNORE);
+  for (int k = 0; !err && k < s->nrx; k++)
+    if (s->rx[k].pulled)
+      err = dt__cma_read(ctx, s->rx[k].peer, s->rx[k].nrows, s->rx[k].remote,
+                         s->rx[k].local, (size_t)s->rx[k].I.ext[p->ns - 1] * ssz);
+  if (s->nreq) {
+    int rc = MPI_Waitall(s->nreq, s->req, MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS && !err)
       err = dt__mpi_error(rc, "MPI_Waitall (copy_)");
   }
-  for (int k = 0; !err && k < nrx; k++)
-    if (rx[k].buf) {
-      contiguous_strides(p->ns, rx[k].I.ext, cst);
-      unpack_region(p, &rx[k].I, rx[k].buf, src->dtype, cst);
+  for (int k = 0; !err && k < s->nrx; k++)
+    if (s->rx[k].buf) {
+      contiguous_strides(p->ns, s->rx[k].I.ext, cst);
+      unpack_region(p, &s->rx[k].I, s->rx[k].buf, src->dtype, cst);
     }
-  for (int k = 0; k < x.n; k++)
-    MPI_Type_free(&x.types[k]);
-  free(x.req);
-  free(x.types);
-  free_items(rx, nrx);
-  free_items(tx, ntx);
-  free(cards);
   return err;
 }
 
+/*
+ * Collectives: one Allreduce (arguments, local planning and allocation,
+ * overlap) before anything moves. With pulls possible (large tensors on
+ * cross-memory attach; every rank knows), one more after the cards and one
+ * after the transfer, since a pull can fail on the reader alone. Without
+ * pulls nothing after the agreement can fail locally except MPI itself,
+ * whose failures leave the peers' matching calls incomplete whatever one
+ * does, so no agreement follows the transfer.
+ */
 dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src) {
   if (!dst)
     DT_RETURN(dt__error(DT_ERR_NULL, "dst is NULL"));
@@ -948,26 +978,31 @@ dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src) {
                      dt__layout_hash(src->layout));
     h = dt__hash_mix(h, (uint64_t)dst->dtype * 16 + (uint64_t)src->dtype);
   }
+  /* planned before the agreement, so that one Allreduce covers it */
+  xstate s = {0};
+  if (!err && !overlap)
+    err = prepare(&p, &s);
   err = dt__agree_max(ctx->comm, err, h, &overlap);
-  if (err) {
-    dt__node_unref(node);
-    DT_RETURN(err);
-  }
-  /* Overlapping memory: read all of src before writing any of dst. */
   dt_tensor *tmp = NULL;
-  if (overlap) {
+  if (!err && overlap) { /* read all of src before writing any of dst */
+    xstate_free(&s);
     bool prev = ctx->grad_enabled;
     ctx->grad_enabled = false;
     err = dt_clone(src, &tmp);
     ctx->grad_enabled = prev;
-    if (err) {
-      dt__node_unref(node);
-      DT_RETURN(err);
+    if (!err) {
+      p.src = tmp;
+      err = dt__agree(ctx->comm, prepare(&p, &s), 0);
     }
-    p.src = tmp;
   }
-  err = exchange(&p);
-  err = dt__agree(ctx->comm, err, 0);
+  if (!err && s.may_pull)
+    err = dt__agree(ctx->comm, settle_pulls(&p, &s), 0);
+  if (!err) {
+    err = run(&p, &s);
+    if (s.may_pull)
+      err = dt__agree(ctx->comm, err, 0);
+  }
+  xstate_free(&s);
   dt_tensor_destroy(&tmp);
   if (!err)
     dt__bump_version(dst);

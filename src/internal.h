@@ -268,6 +268,9 @@ typedef struct dt_layout {
   int order[DT_MAX_DIMS];
   /* DT__L_BOXES: nranks * 2 * ndim: start[ndim] then shape[ndim] per rank */
   int64_t *boxes;
+  /* dt__layout_hash once computed (0: not yet): hashing the cut points is
+   * O(P), and copy_ and friends hash per call */
+  _Atomic uint64_t hash;
 } dt_layout;
 
 /* Build a layout from creation options (NULL = defaults). Not collective. */
@@ -284,6 +287,16 @@ dt_layout *dt__layout_ref(dt_layout *l);
 void dt__layout_unref(dt_layout **l);
 void dt__layout_box(const dt_layout *l, int rank, int64_t *start,
                     int64_t *shape);
+/* The ranks (ascending) whose box in l is non-empty and meets the box
+ * (start, ext) on every axis d where !any[d] (any[d]: every cell of that
+ * axis). Grids find them from the cut points, a binary search per axis and
+ * per run of empty cells: O(ndim log P + answer); explicit boxes and
+ * replicated layouts scan the P ranks. *ranks is for free() (NULL when
+ * *n == 0); *visited (if not NULL) grows by the cut points and ranks
+ * looked at. Not collective. */
+dt_err dt__layout_meets(const dt_layout *l, const int64_t *start,
+                        const int64_t *ext, const bool *any, int **ranks,
+                        int *n, int64_t *visited);
 /* Public classification (DT_SPLIT / DT_REPLICATED / DT_GRID / DT_IRREGULAR). */
 dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis, int *grid);
 /* Hash of the layout's description (for argument agreement). */
@@ -436,8 +449,14 @@ void dt__ew(dt__op op, double s, int nd, const int64_t *shape, dt_dtype dt,
             void *out, const int64_t *ostride, const void *a,
             const int64_t *astride, const void *b, const int64_t *bstride);
 
-/* memcpy split between OpenMP threads when large (serial inside a region). */
+/* memcpy split between OpenMP threads when large (serial inside a region);
+ * streaming stores when dt__copy_streams(n). */
 void dt__memcpy_par(void *dst, const void *src, size_t n);
+/* Copies (memcopy.c): n bytes with non-temporal stores (memcpy on the
+ * portable path), and whether a copy of n bytes should take them (beyond
+ * about a quarter of the last-level cache). Not collective; thread-safe. */
+void dt__memcpy_nt(void *dst, const void *src, size_t n);
+bool dt__copy_streams(size_t n);
 /* dst[i] = (ddt) src[i] over an nd-box of `shape`, strides in elements
  * (a zero source stride broadcasts). Threads across rows when large. */
 void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
@@ -559,6 +578,41 @@ dt_err dt__send_bytes(const void *buf, size_t n, int dest, int tag,
                       MPI_Comm comm);
 dt_err dt__recv_bytes(void *buf, size_t n, int src, int tag, MPI_Comm comm);
 dt_err dt__bcast_bytes(void *buf, size_t n, int root, MPI_Comm comm);
+
+/* ---- copy_'s planner (copy_plan.c) ---- */
+
+typedef struct dt__box {
+  int64_t start[DT_MAX_DIMS], ext[DT_MAX_DIMS];
+} dt__box;
+/* How a source of ns axes sits under a destination of nd (PyTorch
+ * broadcasting): source axis j is destination axis off + j, and bcast[j]
+ * when the source has extent 1 there and the destination more. */
+typedef struct dt__xgeom {
+  int nd, ns, off;
+  bool bcast[DT_MAX_DIMS];
+} dt__xgeom;
+/* One message: the peer and the box of the source (global coordinates). */
+typedef struct dt__xpeer {
+  int peer;
+  dt__box I;
+} dt__xpeer;
+/* What one rank moves in a copy_: receives in posting order (me-1, me-2,
+ * ... wrapping), sends likewise (me+1, me+2, ...); never itself. */
+typedef struct dt__xplan {
+  dt__xpeer *rx, *tx;
+  int nrx, ntx;
+  int64_t visited; /* cut points and ranks looked at (complexity tests) */
+  size_t bytes;    /* memory the plan holds */
+} dt__xplan;
+/* The source box a destination box reads. */
+void dt__xgeom_project(const dt__xgeom *g, const dt__box *d, dt__box *s);
+/* Plan rank `me`'s part of a copy from layout src into layout dst, from
+ * the layouts alone (no communicator: any virtual rank count). An empty
+ * plan for a replicated or 0-d source (read where it is). Not collective;
+ * DT_ERR_NOMEM; free with dt__xplan_free (also after a failure). */
+dt_err dt__xplan_make(int me, const dt_layout *src, const dt_layout *dst,
+                      const dt__xgeom *g, dt__xplan *p);
+void dt__xplan_free(dt__xplan *p);
 
 /* Pack this rank's shard densely (C order of the local box) into dst. */
 void dt__pack_local(const dt_tensor *t, void *dst);

@@ -246,8 +246,14 @@ dt_layout_kind dt__layout_kind(const dt_layout *l, int *split_axis, int *grid) {
   return DT_SPLIT;
 }
 
+/* Layouts are immutable once built (layout.c finishes them before handing
+ * them out), so the hash is computed once and kept. */
 uint64_t dt__layout_hash(const dt_layout *l) {
-  uint64_t h = dt__hash_mix((uint64_t)l->kind, (uint64_t)l->ndim);
+  uint64_t h = atomic_load_explicit(&((dt_layout *)l)->hash,
+                                    memory_order_relaxed);
+  if (h)
+    return h;
+  h = dt__hash_mix((uint64_t)l->kind, (uint64_t)l->ndim);
   h = dt__hash_bytes(h, l->shape, sizeof(int64_t) * (size_t)l->ndim);
   if (l->kind == DT__L_GRID)
     for (int d = 0; d < l->ndim; d++) {
@@ -258,6 +264,7 @@ uint64_t dt__layout_hash(const dt_layout *l) {
   if (l->kind == DT__L_BOXES)
     h = dt__hash_bytes(
         h, l->boxes, sizeof(int64_t) * 2 * (size_t)l->ndim * (size_t)l->nranks);
+  atomic_store_explicit(&((dt_layout *)l)->hash, h, memory_order_relaxed);
   return h;
 }
 
@@ -491,4 +498,129 @@ int64_t dt__run_global(const dt__runs *r, int64_t k) {
     k /= r->oshape[d];
   }
   return g;
+}
+
+/* ---- which ranks' boxes meet a box (copy_'s planner) --------------------- */
+
+/* The last k in [0, g] with b[k] <= v (b non-decreasing, b[0] <= v). */
+static int last_le(const int64_t *b, int g, int64_t v, int64_t *steps) {
+  int lo = 0, hi = g; /* b[lo] <= v; answer in [lo, hi] */
+  while (lo < hi) {
+    int mid = lo + (hi - lo + 1) / 2;
+    (*steps)++;
+    if (b[mid] <= v)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+/* Append to a growing int array. */
+static bool push_int(int **v, int *n, int *cap, int x) {
+  if (*n == *cap) {
+    int nc = *cap ? 2 * *cap : 16;
+    int *p = dt__realloc(*v, sizeof *p * (size_t)nc);
+    if (!p)
+      return false;
+    *v = p;
+    *cap = nc;
+  }
+  (*v)[(*n)++] = x;
+  return true;
+}
+
+/* The non-empty cells of one grid axis that meet [lo, hi): the cell that
+ * holds lo, then each next non-empty cell (one binary search past a run
+ * of empty ones), while it starts below hi. */
+static bool axis_cells(const int64_t *b, int g, int64_t lo, int64_t hi,
+                       int **v, int *n, int *cap, int64_t *steps) {
+  if (lo >= hi || lo >= b[g])
+    return true;
+  int k = last_le(b, g, lo < b[0] ? b[0] : lo, steps);
+  while (k < g && b[k] < hi) {
+    (*steps)++;
+    if (!push_int(v, n, cap, k))
+      return false;
+    if (k + 1 < g && b[k + 2] > b[k + 1]) /* the next cell is not empty */
+      k++;
+    else /* past a run of empty cells: one search */
+      k = last_le(b, g, b[k + 1], steps);
+  }
+  return true;
+}
+
+dt_err dt__layout_meets(const dt_layout *l, const int64_t *start,
+                        const int64_t *ext, const bool *any, int **ranks,
+                        int *n, int64_t *visited) {
+  *ranks = NULL;
+  *n = 0;
+  int cap = 0, nd = l->ndim;
+  int64_t steps = 0;
+  bool ok = true;
+  if (l->kind == DT__L_REPLICATED) {
+    bool empty = false;
+    for (int d = 0; d < nd; d++)
+      empty = empty || l->shape[d] == 0 || (!any[d] && ext[d] <= 0);
+    for (int r = 0; ok && !empty && r < l->nranks; r++)
+      ok = push_int(ranks, n, &cap, r);
+    steps += empty ? 0 : l->nranks;
+  } else if (l->kind == DT__L_BOXES) { /* explicit boxes: a scan */
+    for (int r = 0; ok && r < l->nranks; r++) {
+      const int64_t *b = l->boxes + (size_t)r * 2 * (size_t)nd;
+      bool meets = true;
+      for (int d = 0; d < nd && meets; d++) {
+        int64_t lo = any[d] ? 0 : start[d];
+        int64_t hi = any[d] ? l->shape[d] : start[d] + ext[d];
+        int64_t a = b[d] > lo ? b[d] : lo;
+        int64_t e = b[d] + b[nd + d] < hi ? b[d] + b[nd + d] : hi;
+        meets = b[nd + d] > 0 && e > a;
+      }
+      if (meets)
+        ok = push_int(ranks, n, &cap, r);
+    }
+    steps += l->nranks;
+  } else {
+    /* per axis, in rank order (order[0] outermost): cells, then product */
+    int *cells[DT_MAX_DIMS] = {0}, cn[DT_MAX_DIMS] = {0}, cc[DT_MAX_DIMS];
+    int64_t total = 1;
+    for (int k = 0; ok && k < nd; k++) {
+      int d = l->order[k];
+      cc[k] = 0;
+      int64_t lo = any[d] ? 0 : start[d];
+      int64_t hi = any[d] ? l->shape[d] : start[d] + ext[d];
+      ok = axis_cells(l->bounds[d], l->grid[d], lo, hi, &cells[k], &cn[k],
+                      &cc[k], &steps);
+      total *= cn[k];
+    }
+    int64_t rstride[DT_MAX_DIMS];
+    for (int k = nd - 1, s = 1; k >= 0; k--) {
+      rstride[k] = s;
+      s *= l->grid[l->order[k]];
+    }
+    if (ok && total > 0) {
+      *ranks = dt__malloc(sizeof **ranks * (size_t)total);
+      ok = *ranks != NULL;
+    }
+    for (int64_t i = 0; ok && i < total; i++) {
+      int64_t q = i, r = 0;
+      for (int k = nd - 1; k >= 0; k--) {
+        r += cells[k][q % cn[k]] * rstride[k];
+        q /= cn[k];
+      }
+      (*ranks)[(*n)++] = (int)r;
+    }
+    steps += total;
+    for (int k = 0; k < nd; k++)
+      free(cells[k]);
+  }
+  if (visited)
+    *visited += steps;
+  if (!ok) {
+    free(*ranks);
+    *ranks = NULL;
+    *n = 0;
+    return dt__error(DT_ERR_NOMEM, "cannot allocate the list of peers");
+  }
+  return DT_OK;
 }

@@ -12,8 +12,13 @@
 #define DT_PAR_MIN 65536
 
 void dt__memcpy_par(void *dst, const void *src, size_t n) {
+  /* streaming stores beyond the cache (memcopy.c), decided on the whole */
+  bool stream = dt__copy_streams(n);
   if (n < (size_t)DT_PAR_MIN * 8 || omp_in_parallel()) {
-    memcpy(dst, src, n);
+    if (stream)
+      dt__memcpy_nt(dst, src, n);
+    else
+      memcpy(dst, src, n);
     return;
   }
 #pragma omp parallel num_threads(dt__threads())
@@ -25,7 +30,9 @@ void dt__memcpy_par(void *dst, const void *src, size_t n) {
     size_t b = pages * (size_t)(id + 1) / (size_t)nt * 4096;
     if (b > n)
       b = n;
-    if (a < b)
+    if (a < b && stream)
+      dt__memcpy_nt((char *)dst + a, (const char *)src + a, b - a);
+    else if (a < b)
       memcpy((char *)dst + a, (const char *)src + a, b - a);
   }
 }
@@ -132,6 +139,8 @@ void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
     }
     return;
   }
+  bool stream = ddt == sdt && cds[m - 1] == 1 && css[m - 1] == 1 &&
+                (size_t)len * dsz >= 4096 && dt__copy_streams((size_t)n * dsz);
 #pragma omp parallel for num_threads(dt__threads()) schedule(static) if (par)
   for (int64_t r = 0; r < rows; r++) {
     int64_t doff = 0, soff = 0, q = r;
@@ -141,8 +150,12 @@ void dt__copy_strided(int nd, const int64_t *shape, void *dst, dt_dtype ddt,
       doff += i * cds[d];
       soff += i * css[d];
     }
-    copy_row((char *)dst + doff * (int64_t)dsz, ddt, cds[m - 1],
-             (const char *)src + soff * (int64_t)ssz, sdt, css[m - 1], len);
+    char *d = (char *)dst + doff * (int64_t)dsz;
+    const char *s = (const char *)src + soff * (int64_t)ssz;
+    if (stream) /* long rows of a copy beyond the cache (memcopy.c) */
+      dt__memcpy_nt(d, s, (size_t)len * dsz);
+    else
+      copy_row(d, ddt, cds[m - 1], s, sdt, css[m - 1], len);
   }
 }
 

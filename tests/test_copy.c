@@ -534,11 +534,93 @@ static void t_inplace_alias(void) {
   dt_tensor_destroy(&x);
 }
 
+/* The streaming copy (every vector path) against memcpy at odd lengths
+ * and misaligned starts, and a clone large enough to stream at each
+ * instruction-set cap against the portable clone, bit for bit. */
+static void t_clone_vector_paths(void) {
+  enum { N = 3000 };
+  unsigned char *src = malloc(N + 64), *a = malloc(N + 64), *b = malloc(N + 64);
+  CU_ASSERT_FATAL(src && a && b);
+  for (int i = 0; i < N + 64; i++)
+    src[i] = (unsigned char)(i * 131 + 7);
+  const size_t lens[] = {0, 1, 7, 63, 64, 65, 127, 255, 256, 257, 1000, 2999};
+  for (int cap = DT_ISA_AVX512; cap >= DT_ISA_PORTABLE; cap--) {
+    dt__isa_set_cap(cap);
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+      for (int so = 0; so < 3; so++)
+        for (int d0 = 0; d0 < 64; d0 += 13) {
+          memset(a, 0xee, N + 64);
+          memset(b, 0xee, N + 64);
+          dt__memcpy_nt(a + d0, src + so * 5, lens[k]);
+          memcpy(b + d0, src + so * 5, lens[k]);
+          CU_ASSERT(memcmp(a, b, N + 64) == 0);
+        }
+  }
+  free(src);
+  free(a);
+  free(b);
+  /* strided rows long enough to stream (the local part of a copy_) */
+  const int64_t shape[2] = {1100, 1001}, sst[2] = {1003, 1}, dst[2] = {1001, 1};
+  size_t nel = 1100 * 1003 + 8;
+  double *s2 = malloc(sizeof(double) * nel), *o1 = malloc(sizeof(double) * nel),
+         *o2 = malloc(sizeof(double) * nel);
+  CU_ASSERT_FATAL(s2 && o1 && o2);
+  for (size_t i = 0; i < nel; i++)
+    s2[i] = (double)i * 0.25 - 3;
+  dt__isa_set_cap(DT_ISA_PORTABLE);
+  memset(o1, 0, sizeof(double) * nel);
+  dt__copy_strided(2, shape, o1 + 1, DT_FLOAT64, dst, s2 + 3, DT_FLOAT64, sst);
+  for (int cap = DT_ISA_AVX2; cap <= DT_ISA_AVX512; cap++) {
+    dt__isa_set_cap(cap);
+    memset(o2, 0, sizeof(double) * nel);
+    dt__copy_strided(2, shape, o2 + 1, DT_FLOAT64, dst, s2 + 3, DT_FLOAT64,
+                     sst);
+    CU_ASSERT(memcmp(o1, o2, sizeof(double) * nel) == 0);
+  }
+  free(s2);
+  free(o1);
+  free(o2);
+  /* an odd number of float64s per rank, beyond the streaming threshold */
+  int64_t n = (int64_t)T_size * ((int64_t)1 << 20) + 2 * T_size + 1;
+  CU_ASSERT(dt__isa_level() == DT_ISA_PORTABLE ||
+            dt__copy_streams((size_t)8 << 20));
+  dt_tensor *t = NULL, *c = NULL, *v = NULL, *cv = NULL;
+  T_OK(dt_rand(T_ctx, 1, &n, &(dt_opts){.dtype = DT_FLOAT64}, &t));
+  T_OK(dt_slice(t, 0, 1, n, 1, &v)); /* a misaligned start */
+  dt__isa_set_cap(DT_ISA_PORTABLE);
+  T_OK(dt_clone(t, &c));
+  T_OK(dt_clone(v, &cv));
+  uint64_t want = 0, wantv = 0;
+  T_OK(dt_checksum(c, &want));
+  T_OK(dt_checksum(cv, &wantv));
+  dt_tensor_destroy(&c);
+  dt_tensor_destroy(&cv);
+  for (int cap = DT_ISA_AVX2; cap <= DT_ISA_AVX512; cap++) {
+    dt__isa_set_cap(cap);
+    uint64_t got = 1, gotv = 1;
+    T_OK(dt_clone(t, &c));
+    T_OK(dt_clone(v, &cv));
+    T_OK(dt_checksum(c, &got));
+    T_OK(dt_checksum(cv, &gotv));
+    CU_ASSERT_EQUAL(got, want);
+    CU_ASSERT_EQUAL(gotv, wantv);
+    dt_tensor_destroy(&c);
+    dt_tensor_destroy(&cv);
+  }
+  dt__isa_set_cap(-1);
+  uint64_t ct = 0;
+  T_OK(dt_checksum(t, &ct));
+  CU_ASSERT_EQUAL(ct, want);
+  dt_tensor_destroy(&v);
+  dt_tensor_destroy(&t);
+}
+
 static const dt_test_case cases[] = {
     {"gather to every root from every layout", t_gather_roots_and_layouts},
     {"gather empty tensors and empty shards", t_gather_empty},
     {"gather bad input", t_gather_bad},
     {"clone: same layout, new memory, any source", t_clone},
+    {"clone: streaming copy equals the portable path", t_clone_vector_paths},
     {"redistribute into every layout", t_redistribute},
     {"copy_ across every pair of layout kinds", t_copy_all_layout_pairs},
     {"copy_ over random layouts, dtypes, broadcasts", t_copy_random_pairs},
