@@ -11,7 +11,6 @@
 #include "io_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,8 +170,7 @@ static int64_t direct_offset(hid_t dset, hid_t ft, hid_t mt) {
   return a == HADDR_UNDEF || a > (haddr_t)INT64_MAX ? -1 : (int64_t)a;
 }
 
-static dt_err read_one(const dt_ctx *ctx, const char *path, int *fd, rjob *r,
-                       dt__io_sum *w) {
+static dt_err read_one(const dt_ctx *ctx, int fd, rjob *r, dt__io_sum *w) {
   if (r->t->numel == 0 || r->box.numel == 0)
     return DT_OK;
   if (dt__fault(ctx->comm, "load_read"))
@@ -194,12 +192,10 @@ static dt_err read_one(const dt_ctx *ctx, const char *path, int *fd, rjob *r,
                       : DT_OK;
   /* A tensor's data are read around HDF5 (rank 0 has validated where they
    * are); a plain dataset's go through H5Dread, which converts. */
-  int64_t at = err || r->plain ? -1 : direct_offset(r->dset, ft, mt);
-  if (at >= 0 && *fd < 0 && (*fd = open(path, O_RDONLY)) < 0)
-    err = dt__error(DT_ERR_IO, "cannot open '%s' on rank %d: %s", path,
-                    ctx->rank, strerror(errno));
+  int64_t at = err || r->plain || fd < 0 ? -1
+                                          : direct_offset(r->dset, ft, mt);
   if (!err)
-    err = read_box(r->dset, mt, at >= 0 ? *fd : -1, at, r, w);
+    err = read_box(r->dset, mt, at >= 0 ? fd : -1, at, r, w);
   if (mt >= 0)
     H5Tclose(mt);
   if (ft >= 0)
@@ -235,11 +231,14 @@ static dt_err load_data(void *arg) {
       err = dt__h5_error(DT_ERR_IO, "cannot open '%s' in '%s' on rank %d",
                          l->r[k].name, l->path, l->ctx->rank);
   }
-  int fd = -1;
+  /* The sequential driver's own descriptor, so the direct reads see the
+   * very file HDF5 opened (not one renamed over it since). */
+  int fd = -1, *fdp = NULL;
+  if (!err && H5Fget_vfd_handle(f, fapl, (void **)&fdp) >= 0 && fdp)
+    fd = *fdp;
+  H5Eclear2(H5E_DEFAULT);
   for (int k = 0; !err && k < l->n; k++)
-    err = read_one(l->ctx, l->path, &fd, &l->r[k], &l->w[k]);
-  if (fd >= 0)
-    close(fd);
+    err = read_one(l->ctx, fd, &l->r[k], &l->w[k]);
   for (int k = 0; k < l->n; k++)
     if (l->r[k].dset >= 0)
       H5Dclose(l->r[k].dset);
