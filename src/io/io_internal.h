@@ -237,6 +237,9 @@ int64_t dt__io_run_at(const dt__io_runs *rs, int64_t r);
  * strided shards are packed through buffers of the context's chunk budget
  * instead. A variable so tests can shrink it and exercise the splitting. */
 extern size_t dt__io_piece_max;
+/* false: dt_load reads every tensor through H5Dread, not with pread
+ * straight into the shard (load.c; for tests). */
+extern bool dt__io_direct;
 
 /* ---- checksums overlapped with I/O (sum.c) ------------------------------- */
 
@@ -266,9 +269,6 @@ extern int64_t dt__io_overlap_min;
 void dt__io_arrived(dt__io_sum *w, int64_t n);
 /* Elements hashed per work item (256 Ki); tests make it small. */
 extern int64_t dt__io_sum_chunk;
-/* false: dt_load reads every tensor through H5Dread (the way before the
- * direct pread path; for tests). */
-extern bool dt__io_direct;
 /* false: dt__io_arrived only counts, the hashing waits for other threads
  * or the end of the I/O (the way before the fused hash; for tests). */
 extern bool dt__io_fused;

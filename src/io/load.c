@@ -2,11 +2,16 @@
  * load.c - dt_load: rank 0 validates the tensor's metadata (open.c), every
  * rank gets the same catalog entry, allocates its shard, and reads its own
  * box through its own sequential HDF5 handle, in pieces whose checksums the
- * rank's other threads compute while the next piece is read. No HDF5 call
- * is collective: a rank whose read fails reports it at the next agreement,
- * and the others are never left waiting inside HDF5. Bool data are checked
- * to be 0 or 1, then the checksums are summed over the ranks and compared
- * with the recorded ones.
+ * rank's other threads compute while the next piece is read (or the reading
+ * thread itself, right after each piece, when it is alone). A tensor's data
+ * (contiguous, stored as they are in memory) are read with pread on that
+ * handle's descriptor straight into the shard, one pread per run contiguous
+ * in the file; anything else (a plain dataset HDF5 converts, chunked or
+ * filtered storage, runs shorter than 4 KiB) goes through H5Dread. No HDF5
+ * call is collective: a rank whose read fails reports it at the next
+ * agreement, and the others are never left waiting inside HDF5. Bool data
+ * are checked to be 0 or 1, then the checksums are summed over the ranks
+ * and compared with the recorded ones.
  */
 #include "io_internal.h"
 

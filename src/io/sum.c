@@ -7,7 +7,9 @@
  * during the writes, the fsync and the reads. So the calling thread does the
  * I/O (it alone calls MPI and HDF5) and the other OpenMP threads hash boxes
  * of the data meanwhile, a load's pieces as soon as they are in memory; the
- * calling thread joins the hashing when its I/O is done.
+ * calling thread joins the hashing when its I/O is done, and between two
+ * reads (dt__io_arrived) takes pieces the other threads have left behind,
+ * or all of them when it runs alone, while they are still in its cache.
  *
  * The hash is dt_checksum's (checksum.c's dt__hash_stretch), summed here over
  * the boxes the I/O moves: every element of a tensor is counted by exactly one
