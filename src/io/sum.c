@@ -128,7 +128,8 @@ static bool item_ready(pool *p, int64_t it) {
  * it (they fall behind), so the reads are not delayed for nothing. */
 static void help(pool *p) {
   for (;;) {
-    int64_t it = atomic_load(&p->next), a, b;
+    long long it = atomic_load(&p->next); /* atomic_llong's type */
+    int64_t a, b;
     if (!item_ready(p, it) || (!p->alone && !item_ready(p, it + 1)))
       return;
     dt__io_sum *w = item_range(p, it, &a, &b);
