@@ -20,6 +20,8 @@
 extern size_t dt__io_piece_max;
 extern int64_t dt__io_overlap_min;
 extern int dt__hash_level;
+extern bool dt__io_direct, dt__io_fused;
+extern int64_t dt__io_sum_chunk;
 
 static void flip_data_byte(const char *file, const char *name, int64_t at);
 
@@ -402,6 +404,87 @@ static void t_overlapped_checksums(void) {
   dt__io_piece_max = saved;
   dt__io_overlap_min = saved_min;
   dt_tensor *all[] = {a, g, r, tr};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    dt_tensor_destroy(&all[i]);
+}
+
+/* Every way a load reads and hashes: pread straight into the shard or
+ * H5Dread (dt__io_direct), hashing by the reading thread as pieces land or
+ * only afterwards (dt__io_fused), alone or beside hashing threads
+ * (dt__io_overlap_min), with pieces and hash items of odd sizes that do not
+ * line up (dt__io_piece_max, dt__io_sum_chunk). Split on axis 1, a's runs
+ * in the file (5000 / P floats) are pread one by one, b's (shorter than
+ * 4 KiB) gathered by H5Dread. Each load equals the saved tensor bit for
+ * bit, and a damaged byte is caught on every path. */
+static void t_read_paths(void) {
+  char file[600];
+  path_of(file, "paths.h5");
+  size_t saved_max = dt__io_piece_max;
+  int64_t saved_min = dt__io_overlap_min, saved_chunk = dt__io_sum_chunk;
+  const int64_t sa[2] = {12, 5000}, sb[3] = {7, 11, 13};
+  dt_tensor *a = NULL, *b = NULL, *c = NULL, *z = NULL, *x = NULL;
+  T_OK(dt_manual_seed(T_ctx, 21));
+  T_OK(dt_randn(T_ctx, 2, sa, NULL, &a));
+  T_OK(dt_randint(T_ctx, -5000000000, 5000000000, 3, sb,
+                  &(dt_opts){.dtype = DT_INT64, .layout = DT_REPLICATED}, &b));
+  T_OK(dt_randint(T_ctx, 0, 2, 2, sa, &(dt_opts){.dtype = DT_BOOL}, &c));
+  T_OK(dt_randn(T_ctx, 0, NULL, &(dt_opts){.dtype = DT_FLOAT64}, &z));
+  const char *names[4] = {"a", "b", "c", "z"};
+  const dt_tensor *ts[4] = {a, b, c, z};
+  T_OK(dt_save(T_ctx, file, 4, names, ts, NULL));
+  static const size_t pieces[3] = {(size_t)1 << 30, 12340, 333};
+  for (int mode = 0; mode < 8; mode++) {
+    dt__io_direct = !(mode & 1);
+    dt__io_fused = !(mode & 2);
+    dt__io_overlap_min = mode & 4 ? 0 : (int64_t)1 << 40;
+    for (int pc = 0; pc < 3; pc++) {
+      /* odd pieces on every path; default and tiny ones on a few */
+      if ((pc == 0 && mode > 1) || (pc == 2 && mode != 0 && mode != 4))
+        continue;
+      dt__io_piece_max = pieces[pc];
+      dt__io_sum_chunk = pc == 0 ? (int64_t)1 << 18 : pc == 1 ? 1001 : 77;
+      for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 3; k++) {
+          dt_opts o = k == 0   ? (dt_opts){0}
+                      : k == 1 ? (dt_opts){.layout = DT_REPLICATED}
+                               : (dt_opts){.layout = DT_SPLIT, .split_axis = 1};
+          if (i == 3 && k == 2)
+            continue; /* a 0-d tensor has no axis 1 */
+          if (pc == 2 && (i == 1 || k > 0))
+            continue; /* 333-byte pieces: one layout of each but b */
+          if (mode > 1 && k == 1 && i != 1)
+            continue; /* replicated a, c: on the first two paths */
+          T_OK(dt_load(T_ctx, file, names[i], &o, &x));
+          CU_ASSERT(same_tensor(x, ts[i]));
+          dt_tensor_destroy(&x);
+        }
+    }
+  }
+  flip_data_byte(file, "a", 4 * (3 * 5000 + 2999) + 1);
+  flip_data_byte(file, "b", 8 * 1000 + 3);
+  for (int mode = 0; mode < 8; mode++) {
+    if (mode == 3 || mode > 4)
+      continue;
+    dt__io_direct = !(mode & 1);
+    dt__io_fused = !(mode & 2);
+    dt__io_overlap_min = mode & 4 ? 0 : (int64_t)1 << 40;
+    dt__io_piece_max = mode & 1 ? 12340 : 4000;
+    dt__io_sum_chunk = 1001;
+    T_ERR(dt_load(T_ctx, file, "a", NULL, &x), DT_ERR_CHECKSUM);
+    CU_ASSERT_PTR_NULL(x);
+    T_ERR(dt_load(T_ctx, file, "a",
+                  &(dt_opts){.layout = DT_SPLIT, .split_axis = 1}, &x),
+          DT_ERR_CHECKSUM);
+    T_ERR(dt_load(T_ctx, file, "b", &(dt_opts){.layout = DT_REPLICATED}, &x),
+          DT_ERR_CHECKSUM);
+    CU_ASSERT(strstr(dt_last_error(), "'b'") != NULL);
+  }
+  dt__io_direct = true;
+  dt__io_fused = true;
+  dt__io_piece_max = saved_max;
+  dt__io_overlap_min = saved_min;
+  dt__io_sum_chunk = saved_chunk;
+  dt_tensor *all[] = {a, b, c, z};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
     dt_tensor_destroy(&all[i]);
 }
@@ -917,6 +1000,7 @@ static const dt_test_case cases[] = {
     {"generator state", t_rng_state},
     {"multi-piece transfers", t_pieces},
     {"checksums computed beside the I/O", t_overlapped_checksums},
+    {"every read and hash path of a load", t_read_paths},
     {"atomic replacement and injected faults", t_overwrite_and_faults},
     {"invalid save arguments", t_bad_save_args},
     {"a flipped data byte", t_flipped_byte},

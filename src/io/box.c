@@ -98,3 +98,42 @@ bool dt__io_dense(int nd, const int64_t *cnt, const int64_t *stride,
   }
   return ok;
 }
+
+void dt__io_runs_of(const dt__io_box *b, const int64_t *st, const int64_t *cnt,
+                    dt__io_runs *rs) {
+  int nd = b->nd;
+  rs->nd = nd;
+  rs->run = rs->nruns = 1;
+  rs->tail = 0;
+  if (nd == 0) {
+    rs->jx = 0;
+    return;
+  }
+  int64_t s = 1;
+  for (int d = nd - 1; d >= 0; d--) {
+    rs->gstride[d] = s;
+    s *= b->gshape[d];
+    rs->st[d] = st[d];
+    rs->cnt[d] = cnt[d];
+  }
+  /* Axes after jx are whole in the piece: with jx, one run. */
+  int jx = nd - 1;
+  while (jx > 0 && cnt[jx] == b->gshape[jx])
+    jx--;
+  rs->jx = jx;
+  for (int d = jx; d < nd; d++) {
+    rs->run *= cnt[d];
+    rs->tail += st[d] * rs->gstride[d];
+  }
+  for (int d = 0; d < jx; d++)
+    rs->nruns *= cnt[d];
+}
+
+int64_t dt__io_run_at(const dt__io_runs *rs, int64_t r) {
+  int64_t e = rs->tail;
+  for (int d = rs->jx - 1; d >= 0; d--) {
+    e += (rs->st[d] + r % rs->cnt[d]) * rs->gstride[d];
+    r /= rs->cnt[d];
+  }
+  return e;
+}

@@ -220,10 +220,26 @@ int64_t dt__io_piece(const dt__io_box *b, const dt__io_plan *pl, int64_t p,
 bool dt__io_dense(int nd, const int64_t *cnt, const int64_t *stride,
                   int64_t *ds);
 
+/* A piece (global start st, extent cnt) of box b as runs of elements
+ * contiguous in the dataset (C order of gshape): nruns runs of `run`
+ * elements, in the piece's C order; dt__io_run_at gives run r's first
+ * element in the dataset. A 0-d piece is one run of one element at 0. */
+typedef struct dt__io_runs {
+  int nd, jx;
+  int64_t run, nruns, tail;
+  int64_t gstride[DT_MAX_DIMS], st[DT_MAX_DIMS], cnt[DT_MAX_DIMS];
+} dt__io_runs;
+void dt__io_runs_of(const dt__io_box *b, const int64_t *st, const int64_t *cnt,
+                    dt__io_runs *rs);
+int64_t dt__io_run_at(const dt__io_runs *rs, int64_t r);
+
 /* Largest transfer of one write or read per rank, in bytes (1 GiB);
  * strided shards are packed through buffers of the context's chunk budget
  * instead. A variable so tests can shrink it and exercise the splitting. */
 extern size_t dt__io_piece_max;
+/* false: dt_load reads every tensor through H5Dread, not with pread
+ * straight into the shard (load.c; for tests). */
+extern bool dt__io_direct;
 
 /* ---- checksums overlapped with I/O (sum.c) ------------------------------- */
 
@@ -236,6 +252,7 @@ typedef struct dt__io_sum {
   int64_t lo, hi;
   atomic_llong ready;
   atomic_ullong sum;
+  struct dt__io_pool *pool; /* set by dt__io_overlap for dt__io_arrived */
 } dt__io_sum;
 
 /* Run io(arg) on the calling thread (the only one to call MPI or HDF5) while
@@ -245,6 +262,16 @@ dt_err dt__io_overlap(dt_err (*io)(void *), void *arg, dt__io_sum *w, int n);
 /* Elements below which dt__io_overlap runs io, then hashes, on one thread
  * (1 Mi); a variable so tests can make it 0. */
 extern int64_t dt__io_overlap_min;
+/* A load's I/O, inside dt__io_overlap: n more elements of w, in C order,
+ * are in memory. The I/O thread then hashes what is ready and no other
+ * thread has taken (all of it when it runs alone), so the data are hashed
+ * while still in its cache instead of in a second pass over the shard. */
+void dt__io_arrived(dt__io_sum *w, int64_t n);
+/* Elements hashed per work item (256 Ki); tests make it small. */
+extern int64_t dt__io_sum_chunk;
+/* false: dt__io_arrived only counts, the hashing waits for other threads
+ * or the end of the I/O (the way before the fused hash; for tests). */
+extern bool dt__io_fused;
 /* The hashes are dt__hash_stretch's and the final mixing
  * dt__checksum_finish's (internal.h), so a checkpoint's checksum is
  * dt_checksum's. */

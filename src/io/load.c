@@ -2,11 +2,16 @@
  * load.c - dt_load: rank 0 validates the tensor's metadata (open.c), every
  * rank gets the same catalog entry, allocates its shard, and reads its own
  * box through its own sequential HDF5 handle, in pieces whose checksums the
- * rank's other threads compute while the next piece is read. No HDF5 call
- * is collective: a rank whose read fails reports it at the next agreement,
- * and the others are never left waiting inside HDF5. Bool data are checked
- * to be 0 or 1, then the checksums are summed over the ranks and compared
- * with the recorded ones.
+ * rank's other threads compute while the next piece is read (or the reading
+ * thread itself, right after each piece, when it is alone). A tensor's data
+ * (contiguous, stored as they are in memory) are read with pread on that
+ * handle's descriptor straight into the shard, one pread per run contiguous
+ * in the file; anything else (a plain dataset HDF5 converts, chunked or
+ * filtered storage, runs shorter than 4 KiB) goes through H5Dread. No HDF5
+ * call is collective: a rank whose read fails reports it at the next
+ * agreement, and the others are never left waiting inside HDF5. Bool data
+ * are checked to be 0 or 1, then the checksums are summed over the ranks
+ * and compared with the recorded ones.
  */
 #include "io_internal.h"
 
@@ -14,10 +19,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Reads go in pieces of at most this many bytes per rank, so the checksum
- * of one piece is computed while the next one is read. */
-#define DT_IO_READ_PIECE ((size_t)64 << 20)
+ * of one piece is computed while the next one is read, and, by the reading
+ * thread itself, while the piece is still in its cache (L2 of 1-2 MiB). */
+#define DT_IO_READ_PIECE ((size_t)1 << 20)
+/* A plain dataset has nothing to hash: larger pieces, fewer H5Dread. */
+#define DT_IO_PLAIN_PIECE ((size_t)64 << 20)
+/* A piece whose runs in the file are shorter than this (and more than one)
+ * goes through H5Dread, whose sieve buffer gathers short runs in few reads. */
+#define DT_IO_DIRECT_RUN ((int64_t)4096)
+
+bool dt__io_direct = true;
 
 /* One tensor being read: its dataset, the box this rank reads, the
  * recorded checksum. */
@@ -53,15 +67,66 @@ static void read_plan(rjob *r, dt__io_sum *w) {
   atomic_init(&w->sum, 0);
 }
 
+/* Read n bytes at `at` of the file fd into buf; a file that ends early is
+ * an error (HDF5 would give zeros there). */
+static dt_err pread_all(int fd, char *buf, size_t n, int64_t at,
+                        const rjob *r) {
+  while (n > 0) {
+    ssize_t k = pread(fd, buf, n, (off_t)at);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return dt__error(DT_ERR_IO, "reading '%s' failed: %s", r->name,
+                       k < 0 ? strerror(errno) : "the file ends early");
+    buf += k;
+    n -= (size_t)k;
+    at += k;
+  }
+  return DT_OK;
+}
+
+/* One piece (global start st, extent cnt) into buf with H5Dread. */
+static dt_err read_piece_h5(hid_t dset, hid_t fs, hid_t mtype, const rjob *r,
+                            const int64_t *st, const int64_t *cnt, int64_t n,
+                            char *buf) {
+  const dt__io_box *b = &r->box;
+  hid_t ms = -1;
+  dt_err err = DT_OK;
+  if (b->nd == 0) {
+    ms = H5Screate(H5S_SCALAR);
+    if (ms < 0 || H5Sselect_all(fs) < 0)
+      err = dt__h5_error(DT_ERR_HDF5, "cannot select '%s'", r->name);
+  } else {
+    hsize_t hs[DT_MAX_DIMS], hc[DT_MAX_DIMS], hn = (hsize_t)n;
+    for (int d = 0; d < b->nd; d++) {
+      hs[d] = (hsize_t)st[d];
+      hc[d] = (hsize_t)cnt[d];
+    }
+    ms = H5Screate_simple(1, &hn, NULL);
+    if (ms < 0 ||
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, hs, NULL, hc, NULL) < 0)
+      err = dt__h5_error(DT_ERR_HDF5, "cannot select '%s'", r->name);
+  }
+  if (!err && H5Dread(dset, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+    err = dt__h5_error(DT_ERR_IO, "reading '%s' failed", r->name);
+  if (ms >= 0)
+    H5Sclose(ms);
+  return err;
+}
+
 /* Read box b of `dset` piece by piece into the dense shard; each piece's
- * element count is added to progress->ready as it lands. */
-static dt_err read_box(hid_t dset, hid_t mtype, const rjob *r,
-                       dt__io_sum *progress) {
+ * element count is passed to dt__io_arrived as it lands, which hashes it
+ * at once when no other thread does. fd >= 0: the data are read with
+ * pread at file offset `at` (contiguous storage in the memory type), one
+ * pread per run contiguous in the file, straight into the shard. */
+static dt_err read_box(hid_t dset, hid_t mtype, int fd, int64_t at,
+                       const rjob *r, dt__io_sum *progress) {
   const dt__io_box *b = &r->box;
   size_t esz = dt_dtype_size(r->t->dtype);
   dt__io_plan pl;
-  size_t limit =
-      dt__io_piece_max < DT_IO_READ_PIECE ? dt__io_piece_max : DT_IO_READ_PIECE;
+  size_t limit = r->plain ? DT_IO_PLAIN_PIECE : DT_IO_READ_PIECE;
+  if (dt__io_piece_max < limit)
+    limit = dt__io_piece_max;
   dt__io_plan_pieces(b, esz, limit, &pl);
   hid_t fs = H5Dget_space(dset);
   if (fs < 0)
@@ -69,41 +134,48 @@ static dt_err read_box(hid_t dset, hid_t mtype, const rjob *r,
                         r->name);
   dt_err err = DT_OK;
   for (int64_t p = 0; !err && p < pl.count; p++) {
-    hid_t ms = -1;
-    int64_t n = 1;
-    char *buf = b->base;
-    if (b->nd == 0) {
-      ms = H5Screate(H5S_SCALAR);
-      if (ms < 0 || H5Sselect_all(fs) < 0)
-        err = dt__h5_error(DT_ERR_HDF5, "cannot select '%s'", r->name);
+    int64_t st[DT_MAX_DIMS] = {0}, cnt[DT_MAX_DIMS] = {0}, n = 1;
+    int64_t off = b->nd ? dt__io_piece(b, &pl, p, st, cnt) : 0;
+    for (int d = 0; d < b->nd; d++)
+      n *= cnt[d];
+    char *buf = b->base + off * (int64_t)esz;
+    dt__io_runs rs;
+    dt__io_runs_of(b, st, cnt, &rs);
+    if (fd >= 0 &&
+        (rs.nruns == 1 || rs.run * (int64_t)esz >= DT_IO_DIRECT_RUN)) {
+      size_t rb = (size_t)rs.run * esz;
+      for (int64_t k = 0; !err && k < rs.nruns; k++)
+        err = pread_all(fd, buf + (size_t)k * rb, rb,
+                        at + dt__io_run_at(&rs, k) * (int64_t)esz, r);
     } else {
-      int64_t st[DT_MAX_DIMS], cnt[DT_MAX_DIMS];
-      hsize_t hs[DT_MAX_DIMS], hc[DT_MAX_DIMS];
-      int64_t off = dt__io_piece(b, &pl, p, st, cnt);
-      for (int d = 0; d < b->nd; d++) {
-        hs[d] = (hsize_t)st[d];
-        hc[d] = (hsize_t)cnt[d];
-        n *= cnt[d];
-      }
-      buf += off * (int64_t)esz;
-      hsize_t hn = (hsize_t)n;
-      ms = H5Screate_simple(1, &hn, NULL);
-      if (ms < 0 ||
-          H5Sselect_hyperslab(fs, H5S_SELECT_SET, hs, NULL, hc, NULL) < 0)
-        err = dt__h5_error(DT_ERR_HDF5, "cannot select '%s'", r->name);
+      err = read_piece_h5(dset, fs, mtype, r, st, cnt, n, buf);
     }
-    if (!err && H5Dread(dset, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
-      err = dt__h5_error(DT_ERR_IO, "reading '%s' failed", r->name);
-    if (ms >= 0)
-      H5Sclose(ms);
     if (!err)
-      atomic_fetch_add(&progress->ready, n);
+      dt__io_arrived(progress, n);
   }
   H5Sclose(fs);
   return err;
 }
 
-static dt_err read_one(const dt_ctx *ctx, rjob *r, dt__io_sum *w) {
+/* Where the data of `dset` start in the file when a pread of them gives
+ * the memory type's bytes: contiguous (unfiltered) storage that exists,
+ * a file type equal to mtype; -1 otherwise (or with dt__io_direct false). */
+static int64_t direct_offset(hid_t dset, hid_t ft, hid_t mt) {
+  if (!dt__io_direct || H5Tequal(ft, mt) <= 0)
+    return -1;
+  hid_t dcpl = H5Dget_create_plist(dset);
+  H5D_layout_t lay = dcpl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(dcpl);
+  int nf = dcpl < 0 ? -1 : H5Pget_nfilters(dcpl);
+  int ne = dcpl < 0 ? -1 : H5Pget_external_count(dcpl);
+  if (dcpl >= 0)
+    H5Pclose(dcpl);
+  haddr_t a = lay == H5D_CONTIGUOUS && nf == 0 && ne == 0 ? H5Dget_offset(dset)
+                                                          : HADDR_UNDEF;
+  H5Eclear2(H5E_DEFAULT);
+  return a == HADDR_UNDEF || a > (haddr_t)INT64_MAX ? -1 : (int64_t)a;
+}
+
+static dt_err read_one(const dt_ctx *ctx, int fd, rjob *r, dt__io_sum *w) {
   if (r->t->numel == 0 || r->box.numel == 0)
     return DT_OK;
   if (dt__fault(ctx->comm, "load_read"))
@@ -122,7 +194,13 @@ static dt_err read_one(const dt_ctx *ctx, rjob *r, dt__io_sum *w) {
                  : H5Tget_native_type(ft, H5T_DIR_ASCEND);
   dt_err err = mt < 0 ? dt__h5_error(DT_ERR_HDF5,
                                      "cannot read the type of '%s'", r->name)
-                      : read_box(r->dset, mt, r, w);
+                      : DT_OK;
+  /* A tensor's data are read around HDF5 (rank 0 has validated where they
+   * are); a plain dataset's go through H5Dread, which converts. */
+  int64_t at = err || r->plain || fd < 0 ? -1
+                                          : direct_offset(r->dset, ft, mt);
+  if (!err)
+    err = read_box(r->dset, mt, at >= 0 ? fd : -1, at, r, w);
   if (mt >= 0)
     H5Tclose(mt);
   if (ft >= 0)
@@ -158,8 +236,14 @@ static dt_err load_data(void *arg) {
       err = dt__h5_error(DT_ERR_IO, "cannot open '%s' in '%s' on rank %d",
                          l->r[k].name, l->path, l->ctx->rank);
   }
+  /* The sequential driver's own descriptor, so the direct reads see the
+   * very file HDF5 opened (not one renamed over it since). */
+  int fd = -1, *fdp = NULL;
+  if (!err && H5Fget_vfd_handle(f, fapl, (void **)&fdp) >= 0 && fdp)
+    fd = *fdp;
+  H5Eclear2(H5E_DEFAULT);
   for (int k = 0; !err && k < l->n; k++)
-    err = read_one(l->ctx, &l->r[k], &l->w[k]);
+    err = read_one(l->ctx, fd, &l->r[k], &l->w[k]);
   for (int k = 0; k < l->n; k++)
     if (l->r[k].dset >= 0)
       H5Dclose(l->r[k].dset);
