@@ -1058,7 +1058,7 @@ cdef tuple _as_array(Context c, object data, object dtype_, str fn):
         if arr.ndim > DT_MAX_DIMS:
             raise ShapeError("%s(): %d axes: at most %d" % (fn, arr.ndim, DT_MAX_DIMS))
         _dtype_code(dtype_)
-        arr = np.ascontiguousarray(arr, dtype=_dtypes[code].numpy_dtype)
+        arr = np.array(arr, dtype=_dtypes[code].numpy_dtype, order="C", copy=False)
     except Exception as e:
         err = e
     if _agree(c, 0 if err is not None else 1) == 0:
