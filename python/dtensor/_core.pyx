@@ -865,7 +865,9 @@ cdef object _reduce(Tensor a, object dim, bint keepdim, bint mean):
     cdef dt_tensor *o = NULL
     cdef int dims[8]
     cdef int n = 0
-    if dim is None:
+    if dim is None and not mean and not dt_dtype_is_float(dt_dtype_of(a.t)):
+        _check(dt_sum_dim(a.t, 0, dims, keepdim, &o))  # int/bool -> int64
+    elif dim is None:
         _check(dt_mean(a.t, &o) if mean else dt_sum(a.t, &o))
         if keepdim:
             r = _wrap(o, a.ctx, None)
