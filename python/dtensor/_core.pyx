@@ -357,6 +357,7 @@ class _Default:
 
 
 DEFAULT = _Default()  # split not given: the context default (axis 0)
+cdef object _DEF = DEFAULT
 
 Layout = collections.namedtuple("Layout", "kind split grid")
 cdef tuple _layout_names = ("default", "split", "replicated", "grid", "cuts", "irregular")
@@ -364,31 +365,43 @@ cdef tuple _layout_names = ("default", "split", "replicated", "grid", "cuts", "i
 
 cdef int _shape(object size, int64_t *out) except -1:
     """A shape from (2, 3), [2, 3] or the *size tuple (2, 3) / ((2, 3),)."""
-    if isinstance(size, tuple) and len(size) == 1 and not isinstance(size[0], numbers.Integral):
-        size = size[0]
-    if isinstance(size, numbers.Integral):
-        size = (size,)
-    try:
-        dims = tuple(size)
-    except TypeError:
-        raise TypeError("size must be a sequence of ints, not %s" % type(size).__name__) from None
-    if len(dims) > DT_MAX_DIMS:
-        raise ShapeError("%d axes: at most %d" % (len(dims), DT_MAX_DIMS))
-    cdef int i
-    for i in range(len(dims)):
-        d = dims[i]
-        if not isinstance(d, numbers.Integral) or isinstance(d, bool):
+    cdef Py_ssize_t i, n
+    if type(size) is tuple:
+        n = len(<tuple>size)
+        if n == 1 and type((<tuple>size)[0]) is not int:
+            size = (<tuple>size)[0]
+    if type(size) is not tuple:
+        if isinstance(size, int) or hasattr(size, "__index__"):
+            size = (size,)
+        else:
+            try:
+                size = tuple(size)
+            except TypeError:
+                raise TypeError("size must be a sequence of ints, not %s"
+                                % type(size).__name__) from None
+    n = len(<tuple>size)
+    if n > DT_MAX_DIMS:
+        raise ShapeError("%d axes: at most %d" % (n, DT_MAX_DIMS))
+    for i in range(n):
+        d = (<tuple>size)[i]
+        if type(d) is int:
+            out[i] = <int64_t>d
+        elif isinstance(d, bool) or not hasattr(d, "__index__"):
             raise TypeError("size must be ints, got %s" % type(d).__name__)
-        out[i] = d
-    return len(dims)
+        else:
+            out[i] = <int64_t>d.__index__()
+    return <int>n
 
 
 cdef int _opts(dt_opts *o, object dtype_, object split, object grid,
                bint requires_grad) except -1:
     memset(o, 0, sizeof(dt_opts))
-    o.dtype = <dt_dtype>_dtype_code(dtype_)
+    if dtype_ is not None:
+        o.dtype = <dt_dtype>_dtype_code(dtype_)
     o.requires_grad = requires_grad
     cdef int i
+    if split is _DEF and grid is None:
+        return 0
     if grid is not None:
         g = tuple(grid)
         if len(g) > DT_MAX_DIMS:
@@ -396,8 +409,6 @@ cdef int _opts(dt_opts *o, object dtype_, object split, object grid,
         o.layout = DT_GRID
         for i in range(len(g)):
             o.grid[i] = g[i]
-    elif split is DEFAULT:
-        o.layout = DT_LAYOUT_DEFAULT
     elif split is None:
         o.layout = DT_REPLICATED
     else:
@@ -410,7 +421,15 @@ cdef int _opts(dt_opts *o, object dtype_, object split, object grid,
 
 cdef int _scalar(object v, dt_scalar *s) except -1:
     """A Python (or numpy) scalar with its kind, for torch's inference."""
-    if isinstance(v, (bool, np.bool_)):
+    if type(v) is float:
+        s.kind = DT_FLOAT64
+        s.f = v
+        s.i = 0
+    elif type(v) is int:
+        s.kind = DT_INT64
+        s.i = v
+        s.f = 0
+    elif isinstance(v, (bool, np.bool_)):
         s.kind = DT_BOOL
         s.i = 1 if v else 0
         s.f = 0
@@ -1200,7 +1219,7 @@ def from_numpy(local_array, start=None, shape=None, ctx=None):
     return _wrap(out, c, a)
 
 
-def _factory(int which, size, dtype, requires_grad, split, grid, ctx):
+cdef object _factory(int which, tuple size, dtype, bint requires_grad, split, grid, ctx):
     cdef Context c = _ctx(ctx)
     cdef int64_t s[8]
     cdef dt_opts o
@@ -1324,7 +1343,7 @@ def eye(int64_t n, m=None, dtype=None, requires_grad=False, split=DEFAULT, grid=
     return _wrap(out, c, None)
 
 
-def _like(int which, Tensor src, dtype, requires_grad, split, grid, fill=None):
+cdef object _like(int which, Tensor src, dtype, bint requires_grad, split, grid, fill=None):
     cdef dt_opts o
     cdef dt_scalar v
     cdef dt_tensor *out = NULL
