@@ -43,6 +43,35 @@ else()
     get_filename_component(DT_MPI4PY_PXD_DIR "${DT_MPI4PY_INCLUDE}/../.." ABSOLUTE)
   endif()
 endif()
+# mpi4py must use the MPI dtensor is built with (the MPICH side build of the
+# suite has Debian's mpi4py, built for Open MPI, beside it): compare the MPI
+# library its extension links with that of MPI_C_LIB_NAMES.
+if(NOT DT_PYTHON_MISSING)
+  execute_process(COMMAND "${Python3_EXECUTABLE}" -c
+    "import importlib.util; print(importlib.util.find_spec('mpi4py.MPI').origin)"
+    OUTPUT_VARIABLE _dt_mpi4py_so OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET TIMEOUT 60)
+  find_program(DT_LDD ldd)
+  set(_dt_py_mpi "")
+  if(DT_LDD AND _dt_mpi4py_so)
+    execute_process(COMMAND ${DT_LDD} "${_dt_mpi4py_so}" OUTPUT_VARIABLE _dt_ldd
+                    ERROR_QUIET TIMEOUT 60)
+    if(_dt_ldd MATCHES "libmpich")
+      set(_dt_py_mpi mpich)
+    elseif(_dt_ldd MATCHES "libmpi\\.so")
+      set(_dt_py_mpi openmpi)
+    endif()
+  endif()
+  set(_dt_c_mpi "")
+  if(MPI_C_LIB_NAMES MATCHES "mpich")
+    set(_dt_c_mpi mpich)
+  elseif(MPI_C_LIB_NAMES MATCHES "(^|;)mpi(;|$)")
+    set(_dt_c_mpi openmpi)
+  endif()
+  if(_dt_py_mpi AND _dt_c_mpi AND NOT _dt_py_mpi STREQUAL _dt_c_mpi)
+    list(APPEND DT_PYTHON_MISSING
+         "an mpi4py for ${_dt_c_mpi} (${_dt_mpi4py_so} uses ${_dt_py_mpi})")
+  endif()
+endif()
 if(NOT DT_PYTHON_MISSING)
   set(DT_PYTHON_FOUND TRUE)
 endif()
