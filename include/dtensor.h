@@ -806,6 +806,10 @@ dt_err dt_zero_grad(dt_tensor *t);
 
 /** true when t was produced by a recorded operation (has a grad_fn). */
 bool dt_has_grad_fn(const dt_tensor *t);
+/** PyTorch's name of the node that made t ("AddBackward0", "CopyBackwards",
+ *  as repr shows it in grad_fn=<...>); NULL for a leaf or a NULL t. Not
+ *  collective; the string is static. */
+const char *dt_grad_fn_name(const dt_tensor *t);
 
 /**
  * Turn recording on or off for a context (torch.set_grad_enabled; off is

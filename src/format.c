@@ -817,6 +817,10 @@ static const char *grad_fn_name(dt__op op) {
   return "Backward";
 }
 
+const char *dt_grad_fn_name(const dt_tensor *t) {
+  return t && t->grad_fn ? grad_fn_name(t->grad_fn->op) : NULL;
+}
+
 static dt_err build_repr(const dt_tensor *t, const printer *pr, char **out) {
   sbuf b = {NULL, 0, 0, false};
   char suffixes[3][SUFFIX_LEN];
