@@ -538,30 +538,59 @@ DT_AVX2 DT_INLINE void normal64_avx2(const uint32_t x[4][LANES], double *o) {
 
 /* Same transforms, compiled for AVX2 (no FMA: the build forbids
  * contraction, so the bits equal the portable path's). */
+/* Which transform the AVX2 path runs for a recipe. */
+enum { TR_F32, TR_INT, TR_UNIFORM64, TR_NORMAL64 };
+static int avx2_transform_kind(const dt__rparams *p) {
+  if (p->kind == DT__R_INT)
+    return TR_INT;
+  if (p->dtype == DT_FLOAT32)
+    return TR_F32;
+  return p->kind == DT__R_UNIFORM ? TR_UNIFORM64 : TR_NORMAL64;
+}
+
+DT_AVX2 DT_INLINE void transform_avx2(const dt__rparams *p, int which,
+                                      const uint32_t x[4][LANES], char *o) {
+  if (which == TR_INT)
+    int64_avx2(p, x, (int64_t *)(void *)o);
+  else if (which == TR_UNIFORM64)
+    uniform64_avx2(x, (double *)(void *)o);
+  else if (which == TR_NORMAL64)
+    normal64_avx2(x, (double *)(void *)o);
+  else
+    transform(p, x, o); /* float32: the compiler vectorises it */
+}
+
 DT_AVX2 static void gen_groups_avx2(const dt__rparams *p, uint64_t g0,
                                     int64_t ng, char *out, size_t group_bytes) {
-  int which = p->kind == DT__R_INT            ? 1
-              : p->dtype == DT_FLOAT32        ? 0
-              : p->kind == DT__R_UNIFORM      ? 2
-                                              : 3;
+  int which = avx2_transform_kind(p);
   for (int64_t k = 0; k < ng; k++) {
     uint32_t x[4][LANES];
-    char *o = out + (size_t)k * group_bytes;
     philox_group_avx2(p->seed, p->offset, (g0 + (uint64_t)k) * LANES, x);
-    if (which == 1)
-      int64_avx2(p, x, (int64_t *)(void *)o);
-    else if (which == 2)
-      uniform64_avx2(x, (double *)(void *)o);
-    else if (which == 3)
-      normal64_avx2(x, (double *)(void *)o);
-    else
-      transform(p, x, o); /* float32: the compiler vectorises it */
+    transform_avx2(p, which, x, out + (size_t)k * group_bytes);
   }
+}
+
+DT_AVX2 static void transform_words_avx2(const dt__rparams *p,
+                                         const uint32_t x[4][LANES],
+                                         void *out) {
+  transform_avx2(p, avx2_transform_kind(p), x, out);
 }
 #endif
 
 /* Kept for the tests that predate dt__isa_set_cap: caps every kernel. */
 void dt__rng_set_portable(bool on) { dt__isa_set_cap(on ? DT_ISA_PORTABLE : -1); }
+
+_Static_assert(LANES == 16, "dt__rng_transform_words takes 16 lanes");
+void dt__rng_transform_words(const dt__rparams *p, const uint32_t x[4][16],
+                             void *out) {
+#ifdef DT_HAVE_AVX2
+  if (dt__isa_level() >= DT_ISA_AVX2) {
+    transform_words_avx2(p, x, out);
+    return;
+  }
+#endif
+  transform(p, x, out);
+}
 
 static void gen_groups(const dt__rparams *p, uint64_t g0, int64_t ng, char *out,
                        size_t group_bytes) {
