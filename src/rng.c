@@ -8,6 +8,10 @@
  * goes through the same group code, and the transforms use only +, -, *, /,
  * sqrt and integer operations (no libm, no FMA since the build uses
  * -ffp-contract=off), so vector and scalar code give identical bits.
+ * The AVX2 path (dt__isa_level() >= DT_ISA_AVX2) runs Philox on 8 lanes per
+ * register and, for float64 and randint, explicit transforms that repeat
+ * the scalar operations in order (int64 -> double, which AVX2 lacks, done
+ * exactly through the exponent bias); float32 is left to the compiler.
  */
 #include "internal.h"
 
@@ -358,7 +362,8 @@ DT_AVX2 DT_INLINE void philox_group_avx2(uint64_t seed, uint64_t offset,
 
 /* The words of 4 lanes, zero-extended to 64-bit lanes. */
 DT_AVX2 DT_INLINE __m256i lanes64(const uint32_t *w) {
-  return _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(const void *)w));
+  return _mm256_cvtepu32_epi64(
+      _mm_loadu_si128((const __m128i *)(const void *)w));
 }
 
 /*
@@ -371,8 +376,8 @@ DT_AVX2 DT_INLINE __m256i lanes64(const uint32_t *w) {
  */
 DT_AVX2 DT_INLINE __m256d unit53_avx2(__m256i lo, __m256i hi) {
   const __m256i one = _mm256_set1_epi64x(INT64_C(0x3ff0000000000000));
-  __m256i top = _mm256_or_si256(_mm256_slli_epi64(hi, 20),
-                                _mm256_srli_epi64(lo, 12));
+  __m256i top =
+      _mm256_or_si256(_mm256_slli_epi64(hi, 20), _mm256_srli_epi64(lo, 12));
   __m256d a = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(top, one)),
                             _mm256_set1_pd(1.0));
   /* bit 11 of lo (the low bit of m) to the sign bit selects 2^-53 or 0 */
@@ -415,9 +420,8 @@ DT_AVX2 DT_INLINE __m256i mulhi64_avx2(__m256i a0, __m256i a1, __m256i b0,
       _mm256_add_epi64(_mm256_srli_epi64(p00, 32), _mm256_and_si256(p01, m32)),
       _mm256_and_si256(p10, m32));
   return _mm256_add_epi64(
-      _mm256_add_epi64(
-          _mm256_add_epi64(p11, _mm256_srli_epi64(p01, 32)),
-          _mm256_srli_epi64(p10, 32)),
+      _mm256_add_epi64(_mm256_add_epi64(p11, _mm256_srli_epi64(p01, 32)),
+                       _mm256_srli_epi64(p10, 32)),
       _mm256_srli_epi64(mid, 32));
 }
 
@@ -454,8 +458,8 @@ DT_AVX2 DT_INLINE __m256d log_f64_avx2(__m256d x) {
                Lg7 = 1.479819860511658591e-01;
   __m256i u = _mm256_castpd_si256(x);
   u = _mm256_add_epi32(
-      u, _mm256_set1_epi64x((int64_t)((uint64_t)(0x3ff00000u - 0x3fe6a09eu)
-                                      << 32)));
+      u, _mm256_set1_epi64x(
+             (int64_t)((uint64_t)(0x3ff00000u - 0x3fe6a09eu) << 32)));
   __m256i kb = _mm256_or_si256(_mm256_srli_epi64(u, 52),
                                _mm256_set1_epi64x(INT64_C(0x4330000000000000)));
   __m256d dk = SUB(_mm256_castsi256_pd(kb), V4(0x1p52 + 0x3ff));
@@ -468,9 +472,9 @@ DT_AVX2 DT_INLINE __m256d log_f64_avx2(__m256d x) {
   __m256d z = MUL(s, s);
   __m256d w = MUL(z, z);
   __m256d t1 = MUL(w, ADD(V4(Lg2), MUL(w, ADD(V4(Lg4), MUL(w, V4(Lg6))))));
-  __m256d t2 = MUL(
-      z, ADD(V4(Lg1), MUL(w, ADD(V4(Lg3), MUL(w, ADD(V4(Lg5),
-                                                     MUL(w, V4(Lg7))))))));
+  __m256d t2 =
+      MUL(z, ADD(V4(Lg1),
+                 MUL(w, ADD(V4(Lg3), MUL(w, ADD(V4(Lg5), MUL(w, V4(Lg7))))))));
   __m256d R = ADD(t2, t1);
   __m256d y = ADD(MUL(s, ADD(hfsq, R)), MUL(dk, V4(ln2_lo)));
   y = ADD(SUB(y, hfsq), f);
@@ -493,8 +497,8 @@ DT_AVX2 DT_INLINE void sincos2pi_f64_avx2(__m256d t, __m256d *c, __m256d *s) {
                C5 = 2.08757232129817482790e-09,
                C6 = -1.13596475577881948265e-11;
   __m128i k = _mm256_cvttpd_epi32(ADD(MUL(t, V4(4.0)), V4(0.5)));
-  __m256d x =
-      MUL(SUB(t, MUL(_mm256_cvtepi32_pd(k), V4(0.25))), V4(6.28318530717958647692));
+  __m256d x = MUL(SUB(t, MUL(_mm256_cvtepi32_pd(k), V4(0.25))),
+                  V4(6.28318530717958647692));
   __m256d z = MUL(x, x);
   __m256d w = MUL(z, z);
   __m256d r = ADD(ADD(V4(S2), MUL(z, ADD(V4(S3), MUL(z, V4(S4))))),
@@ -522,8 +526,8 @@ DT_AVX2 DT_INLINE void sincos2pi_f64_avx2(__m256d t, __m256d *c, __m256d *s) {
 /* randn float64: pair l from u = word 0, t = word 1 of block l. */
 DT_AVX2 DT_INLINE void normal64_avx2(const uint32_t x[4][LANES], double *o) {
   for (int l = 0; l < LANES; l += 4) {
-    __m256d u = ADD(unit53_avx2(lanes64(&x[0][l]), lanes64(&x[1][l])),
-                    V4(0x1p-54));
+    __m256d u =
+        ADD(unit53_avx2(lanes64(&x[0][l]), lanes64(&x[1][l])), V4(0x1p-54));
     __m256d t = unit53_avx2(lanes64(&x[2][l]), lanes64(&x[3][l]));
     __m256d r = _mm256_sqrt_pd(MUL(V4(-2.0), log_f64_avx2(u)));
     __m256d c, s;
@@ -578,7 +582,9 @@ DT_AVX2 static void transform_words_avx2(const dt__rparams *p,
 #endif
 
 /* Kept for the tests that predate dt__isa_set_cap: caps every kernel. */
-void dt__rng_set_portable(bool on) { dt__isa_set_cap(on ? DT_ISA_PORTABLE : -1); }
+void dt__rng_set_portable(bool on) {
+  dt__isa_set_cap(on ? DT_ISA_PORTABLE : -1);
+}
 
 _Static_assert(LANES == 16, "dt__rng_transform_words takes 16 lanes");
 void dt__rng_transform_words(const dt__rparams *p, const uint32_t x[4][16],
@@ -658,8 +664,8 @@ static void raw_groups_base(uint64_t seed, uint64_t offset, uint64_t b0,
 }
 
 #ifdef DT_HAVE_AVX2
-DT_AVX2 static void raw_groups_avx2(uint64_t seed, uint64_t offset,
-                                    uint64_t b0, int64_t ng, uint32_t *out) {
+DT_AVX2 static void raw_groups_avx2(uint64_t seed, uint64_t offset, uint64_t b0,
+                                    int64_t ng, uint32_t *out) {
   for (int64_t k = 0; k < ng; k++) {
     uint32_t x[4][LANES];
     philox_group_avx2(seed, offset, b0 + (uint64_t)k * LANES, x);
@@ -684,8 +690,8 @@ static void raw_blocks(uint64_t seed, uint64_t offset, uint64_t b0, int64_t n,
   const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
   for (int64_t k = ng * LANES; k < n; k++) {
     uint64_t b = b0 + (uint64_t)k;
-    const uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32),
-                             (uint32_t)offset, (uint32_t)(offset >> 32)};
+    const uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), (uint32_t)offset,
+                             (uint32_t)(offset >> 32)};
     dt__philox4x32_10(ctr, key, out + 4 * k);
   }
 }

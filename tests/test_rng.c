@@ -257,7 +257,8 @@ static void t_paths_shards(void) {
                     b = dt__block_start(N, P, q + 1);
             memset(got, 0xa5, (size_t)(b - a) * esz);
             dt__rng_fill(&p, firsts[f] + (uint64_t)a, b - a, got);
-            bad += memcmp(got, ref + (size_t)a * esz, (size_t)(b - a) * esz) != 0;
+            bad +=
+                memcmp(got, ref + (size_t)a * esz, (size_t)(b - a) * esz) != 0;
             cases++;
           }
         /* odd lengths from odd starts inside the run */
@@ -280,11 +281,10 @@ static void t_paths_shards(void) {
  * (low word, high word) combination of the list for u and for t. */
 static void t_paths_edge_words(void) {
   static const uint32_t sp[] = {
-      0x00000000, 0x00000001, 0x000007ff, 0x00000800, 0x00000fff,
-      0x00001000, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffff7ff,
-      0xfffff800, 0x1fffffff, 0x20000000, 0x3fffffff, 0x40000000,
-      0x5fffffff, 0x60000000, 0x9fffffff, 0xa0000000, 0xbfffffff,
-      0xc0000000, 0xdfffffff, 0xe0000000, 0x12345678};
+      0x00000000, 0x00000001, 0x000007ff, 0x00000800, 0x00000fff, 0x00001000,
+      0x7fffffff, 0x80000000, 0xffffffff, 0xfffff7ff, 0xfffff800, 0x1fffffff,
+      0x20000000, 0x3fffffff, 0x40000000, 0x5fffffff, 0x60000000, 0x9fffffff,
+      0xa0000000, 0xbfffffff, 0xc0000000, 0xdfffffff, 0xe0000000, 0x12345678};
   enum { NS = sizeof sp / sizeof sp[0], NP = NS * NS };
   int bad = 0;
   for (int r = 0; r < NRECIPES; r++) {
