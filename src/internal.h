@@ -560,6 +560,11 @@ typedef struct dt__rparams {
 void dt__rng_fill(const dt__rparams *p, uint64_t first, int64_t n, void *out);
 /* Tests: force the portable (non-AVX2) path, to compare the two bitwise. */
 void dt__rng_set_portable(bool on);
+/* Tests: one group's transform on given words, x[w][lane] = word w of block
+ * lane (16 blocks), on the current dt__isa_level() path; out receives the
+ * group's elements (64 float32 or 32 float64 / int64). */
+void dt__rng_transform_words(const dt__rparams *p, const uint32_t x[4][16],
+                             void *out);
 /* One Philox4x32-10 block (reference, scalar). */
 void dt__philox4x32_10(const uint32_t ctr[4], const uint32_t key[2],
                        uint32_t out[4]);

@@ -8,6 +8,10 @@
  * goes through the same group code, and the transforms use only +, -, *, /,
  * sqrt and integer operations (no libm, no FMA since the build uses
  * -ffp-contract=off), so vector and scalar code give identical bits.
+ * The AVX2 path (dt__isa_level() >= DT_ISA_AVX2) runs Philox on 8 lanes per
+ * register and, for float64 and randint, explicit transforms that repeat
+ * the scalar operations in order (int64 -> double, which AVX2 lacks, done
+ * exactly through the exponent bias); float32 is left to the compiler.
  */
 #include "internal.h"
 
@@ -346,20 +350,253 @@ DT_AVX2 DT_INLINE void philox_group_avx2(uint64_t seed, uint64_t offset,
   }
 }
 
+/*
+ * Explicit AVX2 transforms for the recipes whose scalar form the compiler
+ * cannot vectorise (int64 -> double has no AVX2 instruction). Each works on
+ * 4 lanes l..l+3 of a group, straight from the structure-of-arrays words,
+ * and repeats the scalar code's operations one for one, in the same order:
+ * +, -, *, /, sqrt are correctly rounded in both, so the bits are the same.
+ * The conversions are exact by construction (below), the integer steps are
+ * the same modular arithmetic, and negation is the sign-bit flip it is in C.
+ */
+
+/* The words of 4 lanes, zero-extended to 64-bit lanes. */
+DT_AVX2 DT_INLINE __m256i lanes64(const uint32_t *w) {
+  return _mm256_cvtepu32_epi64(
+      _mm_loadu_si128((const __m128i *)(const void *)w));
+}
+
+/*
+ * (double)(v >> 11) * 0x1p-53 for v = hi:lo, exactly. With m = v >> 11
+ * (53 bits): the double with exponent 0 and mantissa m >> 1 = v >> 12 is
+ * 1 + (m >> 1) * 2^-52, so subtracting 1 is exact (Sterbenz) and gives
+ * (m >> 1) * 2^-52; adding (m & 1) * 2^-53 is exact too, since the sum
+ * m * 2^-53 is a double. The scalar path's conversion and multiplication by
+ * a power of two are exact as well: both are the same real number.
+ */
+DT_AVX2 DT_INLINE __m256d unit53_avx2(__m256i lo, __m256i hi) {
+  const __m256i one = _mm256_set1_epi64x(INT64_C(0x3ff0000000000000));
+  __m256i top =
+      _mm256_or_si256(_mm256_slli_epi64(hi, 20), _mm256_srli_epi64(lo, 12));
+  __m256d a = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(top, one)),
+                            _mm256_set1_pd(1.0));
+  /* bit 11 of lo (the low bit of m) to the sign bit selects 2^-53 or 0 */
+  __m256d b = _mm256_blendv_pd(_mm256_setzero_pd(), _mm256_set1_pd(0x1p-53),
+                               _mm256_castsi256_pd(_mm256_slli_epi64(lo, 52)));
+  return _mm256_add_pd(a, b);
+}
+
+/* Interleave a (even outputs) and b (odd outputs) of lanes l..l+3 into
+ * o[0..7]. */
+DT_AVX2 DT_INLINE void store_pairs_pd(double *o, __m256d a, __m256d b) {
+  __m256d lo = _mm256_unpacklo_pd(a, b), hi = _mm256_unpackhi_pd(a, b);
+  _mm256_storeu_pd(o, _mm256_permute2f128_pd(lo, hi, 0x20));
+  _mm256_storeu_pd(o + 4, _mm256_permute2f128_pd(lo, hi, 0x31));
+}
+DT_AVX2 DT_INLINE void store_pairs_epi64(int64_t *o, __m256i a, __m256i b) {
+  __m256i lo = _mm256_unpacklo_epi64(a, b), hi = _mm256_unpackhi_epi64(a, b);
+  _mm256_storeu_si256((__m256i *)(void *)o,
+                      _mm256_permute2x128_si256(lo, hi, 0x20));
+  _mm256_storeu_si256((__m256i *)(void *)(o + 4),
+                      _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+/* rand float64: o[2l + h] from word pair h of block l. */
+DT_AVX2 DT_INLINE void uniform64_avx2(const uint32_t x[4][LANES], double *o) {
+  for (int l = 0; l < LANES; l += 4) {
+    __m256d d0 = unit53_avx2(lanes64(&x[0][l]), lanes64(&x[1][l]));
+    __m256d d1 = unit53_avx2(lanes64(&x[2][l]), lanes64(&x[3][l]));
+    store_pairs_pd(o + 2 * l, d0, d1);
+  }
+}
+
+/* mulhi64 on 4 lanes: the same four 32x32 products and sums. */
+DT_AVX2 DT_INLINE __m256i mulhi64_avx2(__m256i a0, __m256i a1, __m256i b0,
+                                       __m256i b1) {
+  const __m256i m32 = _mm256_set1_epi64x(INT64_C(0xffffffff));
+  __m256i p00 = _mm256_mul_epu32(a0, b0), p01 = _mm256_mul_epu32(a0, b1);
+  __m256i p10 = _mm256_mul_epu32(a1, b0), p11 = _mm256_mul_epu32(a1, b1);
+  __m256i mid = _mm256_add_epi64(
+      _mm256_add_epi64(_mm256_srli_epi64(p00, 32), _mm256_and_si256(p01, m32)),
+      _mm256_and_si256(p10, m32));
+  return _mm256_add_epi64(
+      _mm256_add_epi64(_mm256_add_epi64(p11, _mm256_srli_epi64(p01, 32)),
+                       _mm256_srli_epi64(p10, 32)),
+      _mm256_srli_epi64(mid, 32));
+}
+
+/* randint: o[2l + h] = low + mulhi64(word h of block l, range). */
+DT_AVX2 DT_INLINE void int64_avx2(const dt__rparams *p,
+                                  const uint32_t x[4][LANES], int64_t *o) {
+  const __m256i b0 = _mm256_set1_epi64x((int64_t)(uint32_t)p->range);
+  const __m256i b1 = _mm256_set1_epi64x((int64_t)(p->range >> 32));
+  const __m256i low = _mm256_set1_epi64x(p->low);
+  for (int l = 0; l < LANES; l += 4) {
+    __m256i r0 = mulhi64_avx2(lanes64(&x[0][l]), lanes64(&x[1][l]), b0, b1);
+    __m256i r1 = mulhi64_avx2(lanes64(&x[2][l]), lanes64(&x[3][l]), b0, b1);
+    store_pairs_epi64(o + 2 * l, _mm256_add_epi64(low, r0),
+                      _mm256_add_epi64(low, r1));
+  }
+}
+
+#define V4(c) _mm256_set1_pd(c)
+#define ADD _mm256_add_pd
+#define SUB _mm256_sub_pd
+#define MUL _mm256_mul_pd
+
+/* log_f64 on 4 lanes. The bit steps act on the high word in place: adding
+ * c << 32 adds c to it modulo 2^32 as the scalar uint32_t does (add_epi32
+ * keeps the low word), and k = (hx >> 20) - 0x3ff is turned into a double
+ * exactly as 2^52 + (hx >> 20) - (2^52 + 0x3ff) (a small integer, Sterbenz;
+ * k = 0 gives +0 as (double)0 does). */
+DT_AVX2 DT_INLINE __m256d log_f64_avx2(__m256d x) {
+  const double ln2_hi = 6.93147180369123816490e-01,
+               ln2_lo = 1.90821492927058770002e-10;
+  const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
+               Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
+               Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+               Lg7 = 1.479819860511658591e-01;
+  __m256i u = _mm256_castpd_si256(x);
+  u = _mm256_add_epi32(
+      u, _mm256_set1_epi64x(
+             (int64_t)((uint64_t)(0x3ff00000u - 0x3fe6a09eu) << 32)));
+  __m256i kb = _mm256_or_si256(_mm256_srli_epi64(u, 52),
+                               _mm256_set1_epi64x(INT64_C(0x4330000000000000)));
+  __m256d dk = SUB(_mm256_castsi256_pd(kb), V4(0x1p52 + 0x3ff));
+  u = _mm256_and_si256(u, _mm256_set1_epi64x(INT64_C(0x000fffffffffffff)));
+  u = _mm256_add_epi32(
+      u, _mm256_set1_epi64x((int64_t)((uint64_t)0x3fe6a09eu << 32)));
+  __m256d f = SUB(_mm256_castsi256_pd(u), V4(1.0));
+  __m256d hfsq = MUL(MUL(V4(0.5), f), f);
+  __m256d s = _mm256_div_pd(f, ADD(V4(2.0), f));
+  __m256d z = MUL(s, s);
+  __m256d w = MUL(z, z);
+  __m256d t1 = MUL(w, ADD(V4(Lg2), MUL(w, ADD(V4(Lg4), MUL(w, V4(Lg6))))));
+  __m256d t2 =
+      MUL(z, ADD(V4(Lg1),
+                 MUL(w, ADD(V4(Lg3), MUL(w, ADD(V4(Lg5), MUL(w, V4(Lg7))))))));
+  __m256d R = ADD(t2, t1);
+  __m256d y = ADD(MUL(s, ADD(hfsq, R)), MUL(dk, V4(ln2_lo)));
+  y = ADD(SUB(y, hfsq), f);
+  return ADD(y, MUL(dk, V4(ln2_hi)));
+}
+
+/* sincos2pi_f64 on 4 lanes; the quadrant logic on the 32-bit k, widened to
+ * 64-bit lane masks (sign-extended, so bit 63 is the condition). */
+DT_AVX2 DT_INLINE void sincos2pi_f64_avx2(__m256d t, __m256d *c, __m256d *s) {
+  const double S1 = -1.66666666666666324348e-01,
+               S2 = 8.33333333332248946124e-03,
+               S3 = -1.98412698298579493134e-04,
+               S4 = 2.75573137070700676789e-06,
+               S5 = -2.50507602534068634195e-08,
+               S6 = 1.58969099521155010221e-10;
+  const double C1 = 4.16666666666666019037e-02,
+               C2 = -1.38888888888741095749e-03,
+               C3 = 2.48015872894767294178e-05,
+               C4 = -2.75573143513906633035e-07,
+               C5 = 2.08757232129817482790e-09,
+               C6 = -1.13596475577881948265e-11;
+  __m128i k = _mm256_cvttpd_epi32(ADD(MUL(t, V4(4.0)), V4(0.5)));
+  __m256d x = MUL(SUB(t, MUL(_mm256_cvtepi32_pd(k), V4(0.25))),
+                  V4(6.28318530717958647692));
+  __m256d z = MUL(x, x);
+  __m256d w = MUL(z, z);
+  __m256d r = ADD(ADD(V4(S2), MUL(z, ADD(V4(S3), MUL(z, V4(S4))))),
+                  MUL(MUL(z, w), ADD(V4(S5), MUL(z, V4(S6)))));
+  __m256d sn = ADD(x, MUL(MUL(z, x), ADD(V4(S1), MUL(z, r))));
+  __m256d rc =
+      ADD(MUL(z, ADD(V4(C1), MUL(z, ADD(V4(C2), MUL(z, V4(C3)))))),
+          MUL(MUL(w, w), ADD(V4(C4), MUL(z, ADD(V4(C5), MUL(z, V4(C6)))))));
+  __m256d hz = MUL(V4(0.5), z);
+  __m256d wc = SUB(V4(1.0), hz);
+  __m256d cs = ADD(wc, ADD(SUB(SUB(V4(1.0), wc), hz), MUL(z, rc)));
+  /* bit 0 of k (odd quadrant), bit 1 of k + 1 (negate C), bit 1 of k
+   * (negate S), each moved to bit 31 and sign-extended to 64 bits */
+  __m256i odd = _mm256_cvtepi32_epi64(_mm_slli_epi32(k, 31));
+  __m256i negc = _mm256_cvtepi32_epi64(
+      _mm_slli_epi32(_mm_add_epi32(k, _mm_set1_epi32(1)), 30));
+  __m256i negs = _mm256_cvtepi32_epi64(_mm_slli_epi32(k, 30));
+  const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
+  __m256d C = _mm256_blendv_pd(cs, sn, _mm256_castsi256_pd(odd));
+  __m256d S = _mm256_blendv_pd(sn, cs, _mm256_castsi256_pd(odd));
+  *c = _mm256_xor_pd(C, _mm256_castsi256_pd(_mm256_and_si256(negc, sign)));
+  *s = _mm256_xor_pd(S, _mm256_castsi256_pd(_mm256_and_si256(negs, sign)));
+}
+
+/* randn float64: pair l from u = word 0, t = word 1 of block l. */
+DT_AVX2 DT_INLINE void normal64_avx2(const uint32_t x[4][LANES], double *o) {
+  for (int l = 0; l < LANES; l += 4) {
+    __m256d u =
+        ADD(unit53_avx2(lanes64(&x[0][l]), lanes64(&x[1][l])), V4(0x1p-54));
+    __m256d t = unit53_avx2(lanes64(&x[2][l]), lanes64(&x[3][l]));
+    __m256d r = _mm256_sqrt_pd(MUL(V4(-2.0), log_f64_avx2(u)));
+    __m256d c, s;
+    sincos2pi_f64_avx2(t, &c, &s);
+    store_pairs_pd(o + 2 * l, MUL(r, c), MUL(r, s));
+  }
+}
+#undef V4
+#undef ADD
+#undef SUB
+#undef MUL
+
 /* Same transforms, compiled for AVX2 (no FMA: the build forbids
  * contraction, so the bits equal the portable path's). */
+/* Which transform the AVX2 path runs for a recipe. */
+enum { TR_F32, TR_INT, TR_UNIFORM64, TR_NORMAL64 };
+static int avx2_transform_kind(const dt__rparams *p) {
+  if (p->kind == DT__R_INT)
+    return TR_INT;
+  if (p->dtype == DT_FLOAT32)
+    return TR_F32;
+  return p->kind == DT__R_UNIFORM ? TR_UNIFORM64 : TR_NORMAL64;
+}
+
+DT_AVX2 DT_INLINE void transform_avx2(const dt__rparams *p, int which,
+                                      const uint32_t x[4][LANES], char *o) {
+  if (which == TR_INT)
+    int64_avx2(p, x, (int64_t *)(void *)o);
+  else if (which == TR_UNIFORM64)
+    uniform64_avx2(x, (double *)(void *)o);
+  else if (which == TR_NORMAL64)
+    normal64_avx2(x, (double *)(void *)o);
+  else
+    transform(p, x, o); /* float32: the compiler vectorises it */
+}
+
 DT_AVX2 static void gen_groups_avx2(const dt__rparams *p, uint64_t g0,
                                     int64_t ng, char *out, size_t group_bytes) {
+  int which = avx2_transform_kind(p);
   for (int64_t k = 0; k < ng; k++) {
     uint32_t x[4][LANES];
     philox_group_avx2(p->seed, p->offset, (g0 + (uint64_t)k) * LANES, x);
-    transform(p, x, out + (size_t)k * group_bytes);
+    transform_avx2(p, which, x, out + (size_t)k * group_bytes);
   }
+}
+
+DT_AVX2 static void transform_words_avx2(const dt__rparams *p,
+                                         const uint32_t x[4][LANES],
+                                         void *out) {
+  transform_avx2(p, avx2_transform_kind(p), x, out);
 }
 #endif
 
 /* Kept for the tests that predate dt__isa_set_cap: caps every kernel. */
-void dt__rng_set_portable(bool on) { dt__isa_set_cap(on ? DT_ISA_PORTABLE : -1); }
+void dt__rng_set_portable(bool on) {
+  dt__isa_set_cap(on ? DT_ISA_PORTABLE : -1);
+}
+
+_Static_assert(LANES == 16, "dt__rng_transform_words takes 16 lanes");
+void dt__rng_transform_words(const dt__rparams *p, const uint32_t x[4][16],
+                             void *out) {
+#ifdef DT_HAVE_AVX2
+  if (dt__isa_level() >= DT_ISA_AVX2) {
+    transform_words_avx2(p, x, out);
+    return;
+  }
+#endif
+  transform(p, x, out);
+}
 
 static void gen_groups(const dt__rparams *p, uint64_t g0, int64_t ng, char *out,
                        size_t group_bytes) {
@@ -427,8 +664,8 @@ static void raw_groups_base(uint64_t seed, uint64_t offset, uint64_t b0,
 }
 
 #ifdef DT_HAVE_AVX2
-DT_AVX2 static void raw_groups_avx2(uint64_t seed, uint64_t offset,
-                                    uint64_t b0, int64_t ng, uint32_t *out) {
+DT_AVX2 static void raw_groups_avx2(uint64_t seed, uint64_t offset, uint64_t b0,
+                                    int64_t ng, uint32_t *out) {
   for (int64_t k = 0; k < ng; k++) {
     uint32_t x[4][LANES];
     philox_group_avx2(seed, offset, b0 + (uint64_t)k * LANES, x);
@@ -453,8 +690,8 @@ static void raw_blocks(uint64_t seed, uint64_t offset, uint64_t b0, int64_t n,
   const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
   for (int64_t k = ng * LANES; k < n; k++) {
     uint64_t b = b0 + (uint64_t)k;
-    const uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32),
-                             (uint32_t)offset, (uint32_t)(offset >> 32)};
+    const uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), (uint32_t)offset,
+                             (uint32_t)(offset >> 32)};
     dt__philox4x32_10(ctr, key, out + 4 * k);
   }
 }

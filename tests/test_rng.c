@@ -201,6 +201,121 @@ static void t_paths_identical(void) {
     }
 }
 
+/* The recipes every vector path must reproduce: every random dtype, and
+ * randint with small, odd, 2^32-crossing and full 64-bit ranges. */
+typedef struct recipe {
+  dt__rkind kind;
+  dt_dtype dtype;
+  int64_t low;
+  uint64_t range;
+} recipe;
+static const recipe recipes[] = {
+    {DT__R_UNIFORM, DT_FLOAT32, 0, 0},
+    {DT__R_UNIFORM, DT_FLOAT64, 0, 0},
+    {DT__R_NORMAL, DT_FLOAT32, 0, 0},
+    {DT__R_NORMAL, DT_FLOAT64, 0, 0},
+    {DT__R_INT, DT_INT64, -5, 22},
+    {DT__R_INT, DT_INT64, 0, 1},
+    {DT__R_INT, DT_INT64, -7, 12345},
+    {DT__R_INT, DT_INT64, 3, (UINT64_C(1) << 32) + 1},
+    {DT__R_INT, DT_INT64, INT64_MIN, UINT64_MAX},
+    {DT__R_INT, DT_INT64, INT64_MAX - 1000, 1001}};
+enum { NRECIPES = sizeof recipes / sizeof recipes[0] };
+
+static size_t recipe_esz(const recipe *r) {
+  return r->kind == DT__R_INT ? 8 : dt_dtype_size(r->dtype);
+}
+
+/* Vector kernels (each level the CPU has, capped) against the portable
+ * path, as uneven shards at 1-4 ranks would fill them: odd lengths, starts
+ * at every residue of a group, counters past 2^32 blocks. Each MPI rank
+ * takes its own start offset, so the rank counts of the suite add cases. */
+static void t_paths_shards(void) {
+  enum { N = 1237 };
+  static char ref[N * 8], got[N * 8];
+  const uint64_t firsts[3] = {(uint64_t)T_rank * 131 + 1,
+                              UINT64_C(12345) + (uint64_t)T_rank,
+                              (UINT64_C(1) << 35) + 63 + (uint64_t)T_rank};
+  const int caps[2] = {DT_ISA_AVX2, -1};
+  int bad = 0, cases = 0;
+  for (int r = 0; r < NRECIPES; r++)
+    for (int f = 0; f < 3; f++) {
+      dt__rparams p = {.kind = recipes[r].kind,
+                       .dtype = recipes[r].dtype,
+                       .seed = UINT64_C(0x9e3779b97f4a7c15) + (uint64_t)r,
+                       .offset = (uint64_t)f * 1000003,
+                       .low = recipes[r].low,
+                       .range = recipes[r].range};
+      size_t esz = recipe_esz(&recipes[r]);
+      dt__isa_set_cap(DT_ISA_PORTABLE);
+      dt__rng_fill(&p, firsts[f], N, ref);
+      for (int c = 0; c < 2; c++) {
+        dt__isa_set_cap(caps[c]);
+        for (int P = 1; P <= 4; P++)
+          for (int q = 0; q < P; q++) {
+            int64_t a = dt__block_start(N, P, q),
+                    b = dt__block_start(N, P, q + 1);
+            memset(got, 0xa5, (size_t)(b - a) * esz);
+            dt__rng_fill(&p, firsts[f] + (uint64_t)a, b - a, got);
+            bad +=
+                memcmp(got, ref + (size_t)a * esz, (size_t)(b - a) * esz) != 0;
+            cases++;
+          }
+        /* odd lengths from odd starts inside the run */
+        for (int a = 1; a < 200; a += 13)
+          for (int len = 1; len < 140; len += 23) {
+            dt__rng_fill(&p, firsts[f] + (uint64_t)a, len, got);
+            bad += memcmp(got, ref + (size_t)a * esz, (size_t)len * esz) != 0;
+            cases++;
+          }
+      }
+      dt__isa_set_cap(-1);
+    }
+  CU_ASSERT_EQUAL(bad, 0);
+  CU_ASSERT(cases > 1000);
+}
+
+/* The transforms alone on chosen words: the edges of every conversion and
+ * of log/sincos (u = 2^-54 and u rounding up to 1, t = 0 and t next to every
+ * octant boundary k/8, where the quadrant and the sign flips switch), every
+ * (low word, high word) combination of the list for u and for t. */
+static void t_paths_edge_words(void) {
+  static const uint32_t sp[] = {
+      0x00000000, 0x00000001, 0x000007ff, 0x00000800, 0x00000fff, 0x00001000,
+      0x7fffffff, 0x80000000, 0xffffffff, 0xfffff7ff, 0xfffff800, 0x1fffffff,
+      0x20000000, 0x3fffffff, 0x40000000, 0x5fffffff, 0x60000000, 0x9fffffff,
+      0xa0000000, 0xbfffffff, 0xc0000000, 0xdfffffff, 0xe0000000, 0x12345678};
+  enum { NS = sizeof sp / sizeof sp[0], NP = NS * NS };
+  int bad = 0;
+  for (int r = 0; r < NRECIPES; r++) {
+    dt__rparams p = {.kind = recipes[r].kind,
+                     .dtype = recipes[r].dtype,
+                     .low = recipes[r].low,
+                     .range = recipes[r].range};
+    /* element pair i: words 0,1 from pair i % NP, words 2,3 from i / NP;
+     * the rank takes every T_size-th group */
+    for (int64_t g = T_rank; g * 16 < (int64_t)NP * NP; g += T_size) {
+      uint32_t x[4][16];
+      for (int l = 0; l < 16; l++) {
+        int64_t i = (g * 16 + l) % ((int64_t)NP * NP);
+        int pu = (int)(i % NP), pt = (int)(i / NP);
+        x[0][l] = sp[pu % NS];
+        x[1][l] = sp[pu / NS];
+        x[2][l] = sp[pt % NS];
+        x[3][l] = sp[pt / NS];
+      }
+      _Alignas(64) char a[256], b[256];
+      dt__isa_set_cap(DT_ISA_PORTABLE);
+      dt__rng_transform_words(&p, (const uint32_t(*)[16])x, a);
+      dt__isa_set_cap(-1);
+      dt__rng_transform_words(&p, (const uint32_t(*)[16])x, b);
+      bad += memcmp(a, b, sizeof a) != 0;
+    }
+  }
+  dt__isa_set_cap(-1);
+  CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* Moments of a large sample: the transforms are not broken. */
 static void t_moments(void) {
   enum { N = 1 << 20 };
@@ -247,6 +362,9 @@ static const dt_test_case cases[] = {
     {"normal recipe within a few ulp of libm", t_recipe_normal},
     {"values independent of fill start and length", t_start_independence},
     {"vector and portable paths bitwise equal", t_paths_identical},
+    {"vector paths equal portable on uneven shards, every recipe",
+     t_paths_shards},
+    {"vector transforms equal portable on edge words", t_paths_edge_words},
     {"moments", t_moments},
     {NULL, NULL}};
 
