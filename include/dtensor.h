@@ -1228,6 +1228,15 @@ typedef struct dt_save_opts {
   bool skip_grads;  /* do not store gradients */
   size_t alignment; /* file alignment of datasets of 64 KiB and more, a power
                        of two up to 1 GiB; 0 means 1 MiB */
+  /* Chunked, compressed storage (see "Chunked checkpoints" at dt_save).
+   * All three zero: contiguous, as always. */
+  size_t chunk_bytes; /* chunked layout with chunks of at most this many
+                         bytes, 1 KiB .. 1 GiB; 0: contiguous, or 1 MiB
+                         chunks when deflate or shuffle is set */
+  int deflate;        /* 0: no compression; 1..9: zlib level of HDF5's
+                         deflate (gzip) filter; implies chunked */
+  bool shuffle;       /* HDF5's byte-shuffle filter before deflate (often
+                         compresses floats better); implies chunked */
 } dt_save_opts;
 
 /**
@@ -1275,8 +1284,30 @@ typedef struct dt_save_opts {
  * save_finish, save_rename (rank 0's), save_open, save_write, save_fsync
  * (any rank's), load_meta (rank 0's), load_open, load_read (any rank's).
  *
+ * Chunked checkpoints (opts->chunk_bytes, deflate, shuffle): every tensor
+ * with at least one element and one axis is stored chunked instead of
+ * contiguous (0-d and empty tensors stay contiguous). A chunk keeps the
+ * trailing axes whole: its shape is [1, .., 1, r, n[k+1], .., n[nd-1]] for
+ * the first axis k whose trailing axes fit in chunk_bytes, r the most
+ * indices of axis k that fit (so with rows of at most chunk_bytes, chunks
+ * are runs of whole rows of axis 0). The filters are shuffle (when set),
+ * then deflate (when deflate > 0). The chunks are dealt out in blocks over
+ * the ranks; each chunk's owner gathers its pieces from the ranks that hold
+ * them (point-to-point messages computed from the layouts), applies the
+ * filters itself (zlib's compress2: the owners compress in parallel) and
+ * sends the result to rank 0, which writes it into the temporary with
+ * H5Dwrite_chunk (sequential driver; no HDF5 call is collective), one round
+ * of at most one chunk per rank at a time, the round's outcome agreed
+ * before the next. Memory per rank: about three chunks, plus the pieces it
+ * sends in a round. The checksums are the contiguous save's (over element
+ * values), the atomic replace and every failure rule above hold, and the
+ * file loads with dt_load at any rank count and layout, and with h5py or
+ * h5dump (h5dump -p shows the filters). Fault sites of this path:
+ * save_chunk (any rank's compression), save_chunk_write (rank 0's write).
+ *
  * Errors: DT_ERR_NULL, DT_ERR_ARG (bad or duplicate names, a name that is
- * also the group of another, bad alignment, path naming a directory),
+ * also the group of another, bad alignment, deflate outside 0..9,
+ * chunk_bytes outside 1 KiB .. 1 GiB, path naming a directory),
  * DT_ERR_CONTEXT (a tensor of another context), DT_ERR_MISMATCH (arguments
  * differ between ranks), DT_ERR_IO, DT_ERR_HDF5, DT_ERR_NOMEM.
  */

@@ -93,7 +93,8 @@ static dt_err read_box(hid_t dset, hid_t mtype, const rjob *r,
         err = dt__h5_error(DT_ERR_HDF5, "cannot select '%s'", r->name);
     }
     if (!err && H5Dread(dset, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
-      err = dt__h5_error(DT_ERR_IO, "reading '%s' failed", r->name);
+      err = dt__h5_error(dt__io_read_fail_code(), "reading '%s' failed",
+                         r->name); /* FORMAT: undecodable compressed data */
     if (ms >= 0)
       H5Sclose(ms);
     if (!err)
