@@ -1145,7 +1145,10 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /* are refused with a message saying so.                                    */
 /*  - Each tensor is one dataset at its name, relative to the root group    */
 /*    ("model/w" is dataset "w" in group "model"), holding the global array */
-/*    in C order: contiguous storage, native little-endian types (float32   */
+/*    in C order: contiguous storage (chunked, optionally shuffled and      */
+/*    deflated, when saved with dt_save_opts.chunk_bytes / deflate /        */
+/*    shuffle; a tensor's filters may only be shuffle and deflate), native  */
+/*    little-endian types (float32                                          */
 /*    IEEE F32LE, float64 IEEE F64LE, int32 STD_I32LE, int64 STD_I64LE; bool */
 /*    is h5py's bool, an enum over a signed byte {FALSE = 0, TRUE = 1}). A  */
 /*    0-d tensor has a scalar dataspace; an empty one a zero-sized axis.    */
@@ -1247,7 +1250,8 @@ typedef struct dt_save_opts {
  * file then holds only the generator state).
  *
  * Rank 0 alone creates the file with the sequential HDF5 driver (every
- * dataset contiguous, allocated at creation, never filled; every attribute;
+ * dataset contiguous, allocated at creation, never filled, unless chunked:
+ * see "Chunked checkpoints" below; every attribute;
  * the file's space reserved with posix_fallocate where the file system
  * supports it), then every rank writes its own box of each tensor with
  * pwrite (pieces of at most 1 GiB; a strided shard is packed through
@@ -1302,7 +1306,11 @@ typedef struct dt_save_opts {
  * sends in a round. The checksums are the contiguous save's (over element
  * values), the atomic replace and every failure rule above hold, and the
  * file loads with dt_load at any rank count and layout, and with h5py or
- * h5dump (h5dump -p shows the filters). Fault sites of this path:
+ * h5dump (h5dump -p shows the filters). dt_load refuses a tensor with
+ * filters other than deflate and shuffle, or with fewer stored bytes than
+ * 1/1100 of its size, and a compressed chunk that does not decode, with
+ * DT_ERR_FORMAT (one that decodes to other values: DT_ERR_CHECKSUM).
+ * Fault sites of this path:
  * save_chunk (any rank's compression), save_chunk_write (rank 0's write).
  *
  * Errors: DT_ERR_NULL, DT_ERR_ARG (bad or duplicate names, a name that is
