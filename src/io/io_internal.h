@@ -8,6 +8,9 @@
  *            dt_load_rng_state use only this);
  *   box.c    which box of a tensor each rank moves, cut into pieces;
  *   save.c   dt_save; load.c dt_load;
+ *   save_chunked.c  dt_save's chunked, compressed datasets (chunks
+ *            gathered by their owners, deflated there, written by rank 0
+ *            with H5Dwrite_chunk) and the filters dt_load accepts;
  *   sum.c    data checksums computed while the I/O runs.
  * Included only by the files of src/io/ (it pulls in hdf5.h, which nothing else
  * in the library needs).
