@@ -1157,7 +1157,10 @@ dt_err dt_checksum(const dt_tensor *t, uint64_t *checksum);
 /* are refused with a message saying so.                                    */
 /*  - Each tensor is one dataset at its name, relative to the root group    */
 /*    ("model/w" is dataset "w" in group "model"), holding the global array */
-/*    in C order: contiguous storage, native little-endian types (float32   */
+/*    in C order: contiguous storage (chunked, optionally shuffled and      */
+/*    deflated, when saved with dt_save_opts.chunk_bytes / deflate /        */
+/*    shuffle; a tensor's filters may only be shuffle and deflate), native  */
+/*    little-endian types (float32                                          */
 /*    IEEE F32LE, float64 IEEE F64LE, int32 STD_I32LE, int64 STD_I64LE; bool */
 /*    is h5py's bool, an enum over a signed byte {FALSE = 0, TRUE = 1}). A  */
 /*    0-d tensor has a scalar dataspace; an empty one a zero-sized axis.    */
@@ -1240,6 +1243,15 @@ typedef struct dt_save_opts {
   bool skip_grads;  /* do not store gradients */
   size_t alignment; /* file alignment of datasets of 64 KiB and more, a power
                        of two up to 1 GiB; 0 means 1 MiB */
+  /* Chunked, compressed storage (see "Chunked checkpoints" at dt_save).
+   * All three zero: contiguous, as always. */
+  size_t chunk_bytes; /* chunked layout with chunks of at most this many
+                         bytes, 1 KiB .. 1 GiB; 0: contiguous, or 1 MiB
+                         chunks when deflate or shuffle is set */
+  int deflate;        /* 0: no compression; 1..9: zlib level of HDF5's
+                         deflate (gzip) filter; implies chunked */
+  bool shuffle;       /* HDF5's byte-shuffle filter before deflate (often
+                         compresses floats better); implies chunked */
 } dt_save_opts;
 
 /**
@@ -1250,7 +1262,8 @@ typedef struct dt_save_opts {
  * file then holds only the generator state).
  *
  * Rank 0 alone creates the file with the sequential HDF5 driver (every
- * dataset contiguous, allocated at creation, never filled; every attribute;
+ * dataset contiguous, allocated at creation, never filled, unless chunked:
+ * see "Chunked checkpoints" below; every attribute;
  * the file's space reserved with posix_fallocate where the file system
  * supports it), then every rank writes its own box of each tensor with
  * pwrite (pieces of at most 1 GiB; a strided shard is packed through
@@ -1287,8 +1300,34 @@ typedef struct dt_save_opts {
  * save_finish, save_rename (rank 0's), save_open, save_write, save_fsync
  * (any rank's), load_meta (rank 0's), load_open, load_read (any rank's).
  *
+ * Chunked checkpoints (opts->chunk_bytes, deflate, shuffle): every tensor
+ * with at least one element and one axis is stored chunked instead of
+ * contiguous (0-d and empty tensors stay contiguous). A chunk keeps the
+ * trailing axes whole: its shape is [1, .., 1, r, n[k+1], .., n[nd-1]] for
+ * the first axis k whose trailing axes fit in chunk_bytes, r the most
+ * indices of axis k that fit (so with rows of at most chunk_bytes, chunks
+ * are runs of whole rows of axis 0). The filters are shuffle (when set),
+ * then deflate (when deflate > 0). The chunks are dealt out in blocks over
+ * the ranks; each chunk's owner gathers its pieces from the ranks that hold
+ * them (point-to-point messages computed from the layouts), applies the
+ * filters itself (zlib's compress2: the owners compress in parallel) and
+ * sends the result to rank 0, which writes it into the temporary with
+ * H5Dwrite_chunk (sequential driver; no HDF5 call is collective), one round
+ * of at most one chunk per rank at a time, the round's outcome agreed
+ * before the next. Memory per rank: about three chunks, plus the pieces it
+ * sends in a round. The checksums are the contiguous save's (over element
+ * values), the atomic replace and every failure rule above hold, and the
+ * file loads with dt_load at any rank count and layout, and with h5py or
+ * h5dump (h5dump -p shows the filters). dt_load refuses a tensor with
+ * filters other than deflate and shuffle, or with fewer stored bytes than
+ * 1/1100 of its size, and a compressed chunk that does not decode, with
+ * DT_ERR_FORMAT (one that decodes to other values: DT_ERR_CHECKSUM).
+ * Fault sites of this path:
+ * save_chunk (any rank's compression), save_chunk_write (rank 0's write).
+ *
  * Errors: DT_ERR_NULL, DT_ERR_ARG (bad or duplicate names, a name that is
- * also the group of another, bad alignment, path naming a directory),
+ * also the group of another, bad alignment, deflate outside 0..9,
+ * chunk_bytes outside 1 KiB .. 1 GiB, path naming a directory),
  * DT_ERR_CONTEXT (a tensor of another context), DT_ERR_MISMATCH (arguments
  * differ between ranks), DT_ERR_IO, DT_ERR_HDF5, DT_ERR_NOMEM.
  */

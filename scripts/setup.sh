@@ -17,6 +17,7 @@ DT_PACKAGES=(gcc g++ make cmake pkg-config libopenmpi-dev openmpi-bin
              libmpich-dev libhdf5-mpich-dev
              cython3 python3-dev python3-numpy python3-mpi4py python3-pytest
              python3-h5py
+             zlib1g-dev  # dt_save's deflate chunks (src/io/save_chunked.c)
              man-db)  # `man dtensor` in the consumer package test
 
 dt_missing_packages() {

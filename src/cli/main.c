@@ -39,6 +39,11 @@ static const char usage_make[] =
     "              --print           also print the tensor (PyTorch repr)\n"
     "              --out FILE        save it to the checkpoint FILE (HDF5)\n"
     "              --name NAME       its name there (default: tensor)\n"
+    "              --deflate N       compress it there (zlib level 1..9;\n"
+    "                                chunked, 1 MiB chunks by default)\n"
+    "              --chunk BYTES     chunked storage, chunks of at most BYTES\n"
+    "                                (1 KiB .. 1 GiB)\n"
+    "              --shuffle         byte-shuffle before deflate (chunked)\n"
     "            scalars follow Python: 2 is an int, 2.0 / 2e0 / inf a float\n";
 
 static const char usage_bench[] =

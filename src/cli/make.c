@@ -26,6 +26,9 @@ enum {
   O_PRINT,
   O_OUT,
   O_NAME,
+  O_DEFLATE,
+  O_CHUNK,
+  O_SHUFFLE,
   O_COUNT
 };
 
@@ -38,13 +41,15 @@ static const cli_option options[O_COUNT] = {
     [O_LOW] = {"low", true},     [O_HIGH] = {"high", true},
     [O_DATA] = {"data", true},   [O_PRINT] = {"print", false},
     [O_OUT] = {"out", true},     [O_NAME] = {"name", true},
+    [O_DEFLATE] = {"deflate", true}, [O_CHUNK] = {"chunk", true},
+    [O_SHUFFLE] = {"shuffle", false},
 };
 
 #define BIT(o) (1u << (o))
 /* Options every factory takes. */
 #define COMMON                                                                 \
   (BIT(O_DTYPE) | BIT(O_SEED) | BIT(O_SPLIT) | BIT(O_PRINT) | BIT(O_OUT) |     \
-   BIT(O_NAME))
+   BIT(O_NAME) | BIT(O_DEFLATE) | BIT(O_CHUNK) | BIT(O_SHUFFLE))
 
 typedef enum factory {
   F_EMPTY,
@@ -96,6 +101,7 @@ typedef struct request {
   int64_t steps, low, high;
   const char *data;
   const char *out, *name; /* --out FILE --name NAME: save the tensor */
+  dt_save_opts save;      /* --deflate N --chunk BYTES --shuffle */
 } request;
 
 static int lookup_factory(const cli_env *env, const char *name, int *index) {
@@ -188,6 +194,19 @@ static int apply(const cli_env *env, request *r, int o, const char *v) {
   case O_NAME:
     r->name = v;
     return 0;
+  case O_DEFLATE: /* the range is dt_save's to check */
+    if (!cli_parse_i64(v, &i) || i < INT32_MIN || i > INT32_MAX)
+      return bad_value(env, o, v, "a zlib level 0..9");
+    r->save.deflate = (int)i;
+    return 0;
+  case O_CHUNK:
+    if (!cli_parse_i64(v, &i) || i < 0)
+      return bad_value(env, o, v, "a chunk size in bytes");
+    r->save.chunk_bytes = (size_t)i;
+    return 0;
+  case O_SHUFFLE:
+    r->save.shuffle = true;
+    return 0;
   }
   return 1;
 }
@@ -228,6 +247,8 @@ static int parse(const cli_env *env, int argc, char **argv, request *r) {
                     "'tensor' needs --data, e.g. --data \"[[1, 2], [3, 4]]\"");
   if (r->name && !r->out)
     return cli_fail(env, "--name needs --out FILE");
+  if ((r->save.deflate || r->save.chunk_bytes || r->save.shuffle) && !r->out)
+    return cli_fail(env, "--deflate, --chunk and --shuffle need --out FILE");
   return 0;
 }
 
@@ -295,7 +316,7 @@ int cli_make(const cli_env *env, int argc, char **argv) {
   if (!err && r.out) {
     const char *name = r.name ? r.name : "tensor";
     const dt_tensor *ts[1] = {t};
-    err = dt_save(ctx, r.out, 1, &name, ts, NULL);
+    err = dt_save(ctx, r.out, 1, &name, ts, &r.save);
   }
 
   int status = err ? cli_fail_lib(env, err) : 0;

@@ -691,6 +691,7 @@ dt_err dt__io_read_meta(hid_t dset, const char *file, const char *name,
   DT_CHECK(ok, DT_ERR_FORMAT,
            "%s: the dataset's element type is not how %s is stored", where, dt);
   DT_CALL(dt__io_check_storage(dset, where, bytes, file_size));
+  DT_CALL(dt__io_zcheck_read(dset, where, bytes)); /* save_chunked.c */
 
   DT_CALL(get_int(dset, where, "requires_grad", false, &v));
   DT_CHECK(v == 0 || v == 1, DT_ERR_FORMAT,

@@ -8,6 +8,9 @@
  *            dt_load_rng_state use only this);
  *   box.c    which box of a tensor each rank moves, cut into pieces;
  *   save.c   dt_save; load.c dt_load;
+ *   save_chunked.c  dt_save's chunked, compressed datasets (chunks
+ *            gathered by their owners, deflated there, written by rank 0
+ *            with H5Dwrite_chunk) and the filters dt_load accepts;
  *   sum.c    data checksums computed while the I/O runs.
  * Included only by the files of src/io/ (it pulls in hdf5.h, which nothing else
  * in the library needs).
@@ -275,5 +278,51 @@ extern bool dt__io_fused;
 /* The hashes are dt__hash_stretch's and the final mixing
  * dt__checksum_finish's (internal.h), so a checkpoint's checksum is
  * dt_checksum's. */
+
+/* ---- chunked, compressed datasets of a save (save_chunked.c) ------------ */
+
+/* How one dataset is stored: chunk[0] == 0 means contiguous. */
+typedef struct dt__io_zspec {
+  int64_t chunk[DT_MAX_DIMS]; /* chunk dimensions */
+  int level;                  /* deflate level, 0: none */
+  bool shuffle;
+} dt__io_zspec;
+
+/* Check dt_save's chunking options (DT_ERR_ARG naming dt_save) and mix
+ * them into the argument hash *h. Not collective. */
+dt_err dt__io_zopts_check(const dt_save_opts *opts, uint64_t *h);
+/* The storage of tensor t under opts (chunk[0] == 0: contiguous). */
+void dt__io_zspec_of(const dt_save_opts *opts, const dt_tensor *t,
+                     dt__io_zspec *z);
+/* A dataset creation list for a chunked dataset of rank nd: `base`'s
+ * properties, the chunk and the filters. Negative on failure. */
+hid_t dt__io_zdcpl(hid_t base, int nd, const dt__io_zspec *z);
+
+/* One chunked dataset to write. */
+typedef struct dt__io_zjob {
+  const dt_tensor *t;
+  const char *name;
+  const dt__io_box *box; /* this rank's save box (dt__io_box_of, saving) */
+  dt__io_zspec z;
+} dt__io_zjob;
+
+/* Collective: the chunks of every job are gathered by their owners,
+ * filtered there and written by rank 0 into the temporary `tmp` (which
+ * holds the datasets, created chunked and empty). The same code on every
+ * rank; on failure the caller removes tmp. */
+dt_err dt__io_write_chunks(dt_ctx *ctx, const char *tmp, int n,
+                           const dt__io_zjob *jobs);
+
+/* Rank 0's careful close of a file being written (save.c's close_h5). */
+dt_err dt__io_close_h5(hid_t f, const char *tmp, dt_err err);
+
+/* Loading: a checkpoint tensor's filters may only be deflate and shuffle
+ * (what dt_save writes), decodable here, and the stored bytes may not be
+ * fewer than bytes / 1100. DT_ERR_FORMAT otherwise. Rank 0. */
+dt_err dt__io_zcheck_read(hid_t dset, const char *where, int64_t bytes);
+/* The code of a failed H5Dread: DT_ERR_FORMAT when HDF5's filter pipeline
+ * failed (compressed data that do not decode: a damaged file), else
+ * DT_ERR_IO. Looks at HDF5's error stack without clearing it. */
+dt_err dt__io_read_fail_code(void);
 
 #endif /* DT_IO_INTERNAL_H */

@@ -53,6 +53,7 @@ typedef struct wjob {
   dt__io_meta meta;
   int64_t offset; /* of its data in the file; -1 when it has none */
   dt__io_box box; /* what this rank writes */
+  dt__io_zspec z; /* chunked when z.chunk[0] > 0 (save_chunked.c) */
 } wjob;
 
 /* ---- testing hooks (documented in dtensor.h) ----------------------------- */
@@ -104,6 +105,7 @@ static dt_err check_save_args(const dt_ctx *ctx, const char *path, int n,
   *h = dt__hash_bytes(dt__hash_mix((uint64_t)n, (uint64_t)a), path,
                       strlen(path));
   *h = dt__hash_mix(*h, opts && opts->skip_grads);
+  DT_CALL(dt__io_zopts_check(opts, h)); /* chunking (save_chunked.c) */
   for (int i = 0; i < n; i++) {
     DT_CALL(dt__io_check_name(names[i]));
     const dt_tensor *t = tensors[i];
@@ -217,8 +219,11 @@ static dt_err create_dataset(hid_t f, wjob *j, hid_t dcpl, hid_t gcpl,
   hid_t sp = j->meta.ndim ? H5Screate_simple(j->meta.ndim, dims, NULL)
                           : H5Screate(H5S_SCALAR);
   hid_t ty = dt__io_type(j->meta.dtype), d = -1;
-  if (sp >= 0 && ty >= 0)
-    d = H5Dcreate2(f, j->name, ty, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  hid_t zp = j->z.chunk[0] ? dt__io_zdcpl(dcpl, j->meta.ndim, &j->z) : dcpl;
+  if (sp >= 0 && ty >= 0 && zp >= 0)
+    d = H5Dcreate2(f, j->name, ty, sp, H5P_DEFAULT, zp, H5P_DEFAULT);
+  if (zp >= 0 && zp != dcpl)
+    H5Pclose(zp);
   if (sp >= 0)
     H5Sclose(sp);
   if (ty >= 0)
@@ -230,7 +235,7 @@ static dt_err create_dataset(hid_t f, wjob *j, hid_t dcpl, hid_t gcpl,
   haddr_t at = H5Dget_offset(d);
   H5Eclear2(H5E_DEFAULT);
   j->offset = at == HADDR_UNDEF ? -1 : (int64_t)at;
-  if (!err && j->t->numel > 0 && j->offset < 0)
+  if (!err && j->t->numel > 0 && j->offset < 0 && !j->z.chunk[0])
     err = dt__error(DT_ERR_HDF5, "dataset '%s' in '%s' got no storage",
                     j->name, file);
   if (H5Dclose(d) < 0 && !err)
@@ -287,6 +292,10 @@ static dt_err close_h5(hid_t f, const char *tmp, dt_err err) {
     setrlimit(RLIMIT_FSIZE, &old);
   H5Eclear2(H5E_DEFAULT);
   return err;
+}
+
+dt_err dt__io_close_h5(hid_t f, const char *tmp, dt_err err) {
+  return close_h5(f, tmp, err);
 }
 
 static dt_err create_file(const dt_ctx *ctx, const char *tmp, wjob *jobs,
@@ -381,8 +390,8 @@ static dt_err write_piece(int fd, const wjob *j, const int64_t *st,
 static dt_err write_job(const dt_ctx *ctx, int fd, const wjob *j,
                         const char *tmp) {
   const dt__io_box *b = &j->box;
-  if (b->numel == 0)
-    return DT_OK;
+  if (b->numel == 0 || j->z.chunk[0])
+    return DT_OK; /* chunked: dt__io_write_chunks */
   size_t esz = dt_dtype_size(j->t->dtype);
   int64_t ds[DT_MAX_DIMS];
   bool is_dense = b->nd == 0 || dt__io_dense(b->nd, b->shape, b->stride, ds);
@@ -527,6 +536,28 @@ static dt_err sum_checksums(dt_ctx *ctx, wjob *jobs, dt__io_sum *sums,
   return dt__agree(ctx->comm, err, 0);
 }
 
+/* The chunked datasets, by their owners and rank 0 (save_chunked.c).
+ * Collective. */
+static dt_err save_chunks(dt_ctx *ctx, const char *tmp, const wjob *jobs,
+                          int nj) {
+  int nz = 0;
+  for (int k = 0; k < nj; k++)
+    nz += jobs[k].z.chunk[0] > 0;
+  if (nz == 0)
+    return DT_OK;
+  dt__io_zjob *z = dt__calloc((size_t)nz, sizeof *z);
+  dt_err err = dt__agree(ctx->comm,
+                         z ? DT_OK : dt__error(DT_ERR_NOMEM, "out of memory"),
+                         0);
+  for (int k = 0, i = 0; !err && k < nj; k++)
+    if (jobs[k].z.chunk[0])
+      z[i++] = (dt__io_zjob){jobs[k].t, jobs[k].name, &jobs[k].box, jobs[k].z};
+  if (!err)
+    err = dt__io_write_chunks(ctx, tmp, nz, z);
+  free(z);
+  return err;
+}
+
 /* ---- 4. publishing, by rank 0 -------------------------------------------- */
 
 /* Rename the complete temporary over the target, sync the directory so the
@@ -618,6 +649,7 @@ static dt_err save_impl(dt_ctx *ctx, const char *path, int n,
       dt__io_layout_str(x, j->meta.layout, sizeof j->meta.layout);
       /* Every element is hashed by the one rank that writes it. */
       dt__io_box_of(x, true, &j->box);
+      dt__io_zspec_of(opts, x, &j->z);
       dt__io_sum *w = &sums[nj - 1];
       w->box = &j->box;
       w->dtype = x->dtype;
@@ -662,6 +694,9 @@ static dt_err save_impl(dt_ctx *ctx, const char *path, int n,
     save_io sio = {ctx, jobs, nj, fault, tmp};
     err = dt__agree(ctx->comm, dt__io_overlap(save_data, &sio, sums, nj), 0);
   }
+  /* 2b. chunked datasets (save_chunked.c) */
+  if (!err)
+    err = save_chunks(ctx, tmp, jobs, nj);
   /* 3. */
   if (!err)
     err = sum_checksums(ctx, jobs, sums, nj);
