@@ -27,38 +27,9 @@ static void flip_data_byte(const char *file, const char *name, int64_t at);
 
 /* ---- scratch files ------------------------------------------------------- */
 
-static char g_dir[512];
-
-/* "<dir>/<file>" in a scratch directory of this rank count. */
-static const char *path_of(char *buf, const char *file) {
-  if (!g_dir[0]) {
-    const char *d = getenv("DT_TEST_IO_DIR");
-    snprintf(g_dir, sizeof g_dir, "%s/test_io.np%d", d ? d : "io-work", T_size);
-    if (T_rank == 0) {
-      char cmd[600];
-      snprintf(cmd, sizeof cmd, "mkdir -p '%s'", g_dir);
-      if (system(cmd) != 0)
-        fprintf(stderr, "cannot create %s\n", g_dir);
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-  }
-  snprintf(buf, 600, "%s/%s", g_dir, file);
-  return buf;
-}
-
-/* Temporaries (".*.tmp.*") left in the scratch directory, as every rank
- * sees it after a barrier. */
-static int temps_left(void) {
-  MPI_Barrier(MPI_COMM_WORLD);
-  int n = 0;
-  DIR *d = opendir(g_dir);
-  for (struct dirent *e; d && (e = readdir(d));)
-    if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp."))
-      n++;
-  if (d)
-    closedir(d);
-  return n;
-}
+#define IO_SCRATCH_NAME "test_io"
+#define IO_SCRATCH_FRESH 0
+#include "io_scratch.h"
 
 /* The same message on every rank (a collective failure is agreed; ranks
  * other than the failing one add " (on rank r)"). */

@@ -21,43 +21,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char g_dir[512];
-
-static const char *path_of(char *buf, const char *file) {
-  if (!g_dir[0]) {
-    const char *d = getenv("DT_TEST_IO_DIR");
-    snprintf(g_dir, sizeof g_dir, "%s/test_io_chunked.np%d", d ? d : "io-work",
-             T_size);
-    if (T_rank == 0) {
-      char cmd[1200];
-      snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", g_dir, g_dir);
-      if (system(cmd) != 0)
-        fprintf(stderr, "cannot create %s\n", g_dir);
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-  }
-  snprintf(buf, 600, "%s/%s", g_dir, file);
-  return buf;
-}
-
-static int temps_left(void) {
-  MPI_Barrier(MPI_COMM_WORLD);
-  int n = 0;
-  DIR *d = opendir(g_dir);
-  for (struct dirent *e; d && (e = readdir(d));)
-    if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp."))
-      n++;
-  if (d)
-    closedir(d);
-  return n;
-}
-
-/* The same code on every rank. */
-static int same_everywhere(dt_err e) {
-  int v[2] = {(int)e, -(int)e};
-  MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  return v[0] == -v[1];
-}
+#define IO_SCRATCH_NAME "test_io_chunked"
+#define IO_SCRATCH_FRESH 1
+#include "io_scratch.h"
 
 enum { NT = 6 };
 static const char *names[NT] = {"a", "model/b", "c", "t", "e", "s"};

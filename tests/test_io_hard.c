@@ -27,44 +27,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char g_dir[512];
-
-static const char *path_of(char *buf, const char *file) {
-  if (!g_dir[0]) {
-    const char *d = getenv("DT_TEST_IO_DIR");
-    snprintf(g_dir, sizeof g_dir, "%s/test_io_hard.np%d", d ? d : "io-work",
-             T_size);
-    if (T_rank == 0) {
-      char cmd[1200];
-      snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", g_dir, g_dir);
-      if (system(cmd) != 0)
-        fprintf(stderr, "cannot create %s\n", g_dir);
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-  }
-  snprintf(buf, 600, "%s/%s", g_dir, file);
-  return buf;
-}
-
-static int temps_left(void) {
-  MPI_Barrier(MPI_COMM_WORLD);
-  int n = 0;
-  DIR *d = opendir(g_dir);
-  for (struct dirent *e; d && (e = readdir(d));)
-    if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp."))
-      n++;
-  if (d)
-    closedir(d);
-  return n;
-}
-
-/* The same code on every rank. */
-static bool same_everywhere(int v) {
-  int lo, hi;
-  MPI_Allreduce(&v, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  MPI_Allreduce(&v, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  return lo == hi;
-}
+#define IO_SCRATCH_NAME "test_io_hard"
+#define IO_SCRATCH_FRESH 1
+#include "io_scratch.h"
 
 static unsigned char *read_all(const char *file, long *n) {
   FILE *f = fopen(file, "rb");
