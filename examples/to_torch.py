@@ -121,7 +121,7 @@ def read_checkpoint(path):
     return out, rng
 
 
-# ---- the metadata checksum (dtensor.h, "meta_checksum")
+# ---- the metadata checksum (dtensor_io.h, "meta_checksum")
 def _mix(h, v):
     return _fmix(h ^ ((v + 0x9E3779B97F4A7C15 + (h << 6)) & _MASK))
 

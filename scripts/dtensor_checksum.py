@@ -127,7 +127,7 @@ def mix_bytes(h, b):
 
 
 def meta_checksum(dname, a, dtype, shape, has_grad, version):
-    """dtensor.h's meta_checksum of dataset `dname` from its attributes."""
+    """dtensor_io.h's meta_checksum of dataset `dname` from its attributes."""
     h = mix(0x6474656E736F72, version)
     h = mix_bytes(h, dname.encode())
     h = mix(h, DTYPE_CODES[dtype])

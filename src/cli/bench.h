@@ -59,13 +59,13 @@ typedef struct bench {
   dt_ctx *ctx;
   MPI_Comm comm;
   int threads;
-  FILE *json, *csv;   /* rank 0 only */
-  int json_rows;      /* rows written so far (for the commas) */
-  const char *family; /* for the progress line */
+  FILE *json, *csv;    /* rank 0 only */
+  int json_rows;       /* rows written so far (for the commas) */
+  const char *family;  /* for the progress line */
   const char *failure; /* a message of the bench's own, or NULL */
-  double t_start;     /* MPI_Wtime at the start */
+  double t_start;      /* MPI_Wtime at the start */
   int ops_done, ops_planned;
-  bool tty;           /* stderr is a terminal */
+  bool tty; /* stderr is a terminal */
 } bench;
 
 /* One timed repetition (collective; the same code on every rank). */
@@ -101,14 +101,14 @@ void *bench_buffer(size_t n);
 bool bench_all_ok(MPI_Comm comm, bool ok);
 
 typedef enum bench_kernel {
-  BK_MEMSET,   /* memset(dst, value, bytes) */
-  BK_NT_FILL,  /* non-temporal stores of value */
-  BK_MEMCPY,   /* memcpy(dst, src, bytes) */
-  BK_NT_COPY,  /* non-temporal copy */
-  BK_READ32,   /* vectorised float32 sum of src */
-  BK_READ64,   /* vectorised float64 sum of src */
-  BK_ADD32,    /* dst = src + src2, float32 */
-  BK_MUL32,    /* dst = src * src2, float32 */
+  BK_MEMSET,  /* memset(dst, value, bytes) */
+  BK_NT_FILL, /* non-temporal stores of value */
+  BK_MEMCPY,  /* memcpy(dst, src, bytes) */
+  BK_NT_COPY, /* non-temporal copy */
+  BK_READ32,  /* vectorised float32 sum of src */
+  BK_READ64,  /* vectorised float64 sum of src */
+  BK_ADD32,   /* dst = src + src2, float32 */
+  BK_MUL32,   /* dst = src * src2, float32 */
 } bench_kernel;
 
 /**

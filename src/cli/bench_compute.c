@@ -71,9 +71,13 @@ static dt_err run_sum(bench *b, dt_dtype dtype, double target) {
   int64_t esz = (int64_t)dt_dtype_size(dtype);
   int64_t count = b->args->bytes / esz > 0 ? b->args->bytes / esz : 1;
   int64_t bytes = count * esz;
-  bench_row r = {.op = "sum", .dtype = dn, .unit = BENCH_GBPS,
-                 .bytes = bytes, .global_bytes = bytes * b->env->size,
-                 .limit = "simd-read", .target = target};
+  bench_row r = {.op = "sum",
+                 .dtype = dn,
+                 .unit = BENCH_GBPS,
+                 .bytes = bytes,
+                 .global_bytes = bytes * b->env->size,
+                 .limit = "simd-read",
+                 .target = target};
   dt_err err = bench_limit(b, dtype == DT_FLOAT64 ? BK_READ64 : BK_READ32, 0,
                            (size_t)bytes, false, &r.lim);
   const int64_t shape[1] = {count * b->env->size};
@@ -106,8 +110,11 @@ static dt_err run_elementwise(bench *b) {
     err = dt_full(b->ctx, 1, shape, DT_F(0.75), &o, &w);
   if (!err)
     err = dt_full(b->ctx, 1, shape, DT_F(2.0), &o, &g);
-  bench_row r = {.dtype = "float32", .unit = BENCH_GBPS, .bytes = 3 * bytes,
-                 .global_bytes = 3 * bytes * b->env->size, .target = NAN};
+  bench_row r = {.dtype = "float32",
+                 .unit = BENCH_GBPS,
+                 .bytes = 3 * bytes,
+                 .global_bytes = 3 * bytes * b->env->size,
+                 .target = NAN};
   bench_stats add_lim = {0}, mul_lim = {0};
   if (!err && add)
     err = bench_limit(b, BK_ADD32, 0, (size_t)bytes, false, &add_lim);
@@ -158,11 +165,13 @@ static dt_err run_matmul(bench *b) {
   dt_tensor *x = NULL, *w = NULL;
   dt_err err = dt_rand(b->ctx, 2, shape, NULL, &x);
   if (!err)
-    err = dt_rand(b->ctx, 2, shape,
-                  &(dt_opts){.layout = DT_REPLICATED}, &w);
+    err = dt_rand(b->ctx, 2, shape, &(dt_opts){.layout = DT_REPLICATED}, &w);
   binop_job j = {x, w, dt_matmul};
-  bench_row r = {.op = "matmul", .dtype = "float32", .unit = BENCH_GFLOPS,
-                 .bytes = n * n / P * 4, .global_bytes = n * n * 4,
+  bench_row r = {.op = "matmul",
+                 .dtype = "float32",
+                 .unit = BENCH_GFLOPS,
+                 .bytes = n * n / P * 4,
+                 .global_bytes = n * n * 4,
                  .flops = 2.0 * (double)n * (double)n * (double)n / P,
                  .target = NAN};
   if (!err)

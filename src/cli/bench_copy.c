@@ -98,7 +98,7 @@ static dt_err gather_scatter_once(void *arg) {
   return mpi_err(rc, "MPI_Gatherv or MPI_Scatterv failed");
 }
 
-/* ---- helpers ---------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------- */
 
 /* Floats per rank for --size (at least one). */
 static int64_t floats_per_rank(int64_t bytes) {
@@ -107,8 +107,8 @@ static int64_t floats_per_rank(int64_t bytes) {
 
 /* A float32 tensor of the global shape in layout o, filled with a nonzero
  * value so no path can profit from zero pages. */
-static dt_err make_f32(dt_ctx *ctx, int ndim, const int64_t *shape,
-                       dt_opts o, dt_tensor **out) {
+static dt_err make_f32(dt_ctx *ctx, int ndim, const int64_t *shape, dt_opts o,
+                       dt_tensor **out) {
   o.dtype = DT_FLOAT32;
   return dt_full(ctx, ndim, shape, DT_F(1.5), &o, out);
 }
@@ -130,14 +130,17 @@ static dt_err same_checksum(bench *b, const dt_tensor *x, const dt_tensor *y) {
   return err;
 }
 
-/* ---- clone ------------------------------------------------------------------ */
+/* ---- clone --------------------------------------------------------------- */
 
 static dt_err run_clone(bench *b) {
   if (!bench_wants(b, "clone", "float32"))
     return DT_OK;
   int64_t count = floats_per_rank(b->args->bytes), bytes = count * 4;
-  bench_row r = {.op = "clone", .dtype = "float32", .unit = BENCH_GBPS,
-                 .bytes = bytes, .global_bytes = bytes * b->env->size,
+  bench_row r = {.op = "clone",
+                 .dtype = "float32",
+                 .unit = BENCH_GBPS,
+                 .bytes = bytes,
+                 .global_bytes = bytes * b->env->size,
                  .target = 0.85};
   dt_err err = bench_limit_best(b, BK_MEMCPY, BK_NT_COPY, 0, (size_t)bytes,
                                 false, &r.lim, &r.limit);
@@ -161,7 +164,7 @@ static dt_err run_clone(bench *b) {
   return err;
 }
 
-/* ---- copy_ between layouts ------------------------------------------------ */
+/* ---- copy_ between layouts ----------------------------------------------- */
 
 /* Elements in the intersection of two 2-D boxes (start, shape). */
 static int64_t overlap(const int64_t *a, const int64_t *b) {
@@ -244,13 +247,13 @@ static void grid_of(int P, int g[2]) {
   g[1] = P / g[0];
 }
 
-static dt_err run_copy_(bench *b, const char *name, dt_opts to,
-                        double target) {
+static dt_err run_copy_(bench *b, const char *name, dt_opts to, double target) {
   if (!bench_wants(b, name, "float32"))
     return DT_OK;
   int P = b->env->size;
   /* n x n with n a multiple of P: every split is even. */
-  int64_t n = (int64_t)sqrt((double)P * (double)floats_per_rank(b->args->bytes));
+  int64_t n =
+      (int64_t)sqrt((double)P * (double)floats_per_rank(b->args->bytes));
   n = n / P * P > 0 ? n / P * P : P;
   const int64_t shape[2] = {n, n};
   dt_tensor *src = NULL, *dst = NULL;
@@ -261,13 +264,17 @@ static dt_err run_copy_(bench *b, const char *name, dt_opts to,
   if (!err)
     err = plan_alltoallv(b, src, dst, &aj);
   int64_t bytes = dt_local_numel(dst) * 4;
-  bench_row r = {.op = name, .dtype = "float32", .unit = BENCH_GBPS,
-                 .bytes = bytes, .limit = "alltoallv", .target = target};
+  bench_row r = {.op = name,
+                 .dtype = "float32",
+                 .unit = BENCH_GBPS,
+                 .bytes = bytes,
+                 .limit = "alltoallv",
+                 .target = target};
   MPI_Allreduce(&bytes, &r.global_bytes, 1, MPI_INT64_T, MPI_SUM, b->comm);
   b->ops_planned++;
   if (!err)
-    err = bench_time(b, "limit MPI_Alltoallv", NULL, alltoallv_once, &aj,
-                     &r.lim);
+    err =
+        bench_time(b, "limit MPI_Alltoallv", NULL, alltoallv_once, &aj, &r.lim);
   free_alltoallv(&aj);
   copy_job cj = {dst, src};
   char what[64];
@@ -283,7 +290,7 @@ static dt_err run_copy_(bench *b, const char *name, dt_opts to,
   return err;
 }
 
-/* ---- deepcopy --------------------------------------------------------------- */
+/* ---- deepcopy ------------------------------------------------------------ */
 
 static dt_err run_deepcopy(bench *b) {
   if (!bench_wants(b, "deepcopy", "float32"))
@@ -292,8 +299,9 @@ static dt_err run_deepcopy(bench *b) {
   int64_t count = floats_per_rank(b->args->bytes), bytes = count * 4;
   /* MPI counts and displacements are int (here in floats). */
   if (count * P > INT_MAX) {
-    bench_note(b, "deepcopy skipped: %lld floats over %d ranks exceed the "
-                  "int range of the Gatherv limit",
+    bench_note(b,
+               "deepcopy skipped: %lld floats over %d ranks exceed the "
+               "int range of the Gatherv limit",
                (long long)count, P);
     return DT_OK;
   }
@@ -311,13 +319,17 @@ static dt_err run_deepcopy(bench *b) {
     gj.counts[r] = (int)count;
     gj.displs[r] = (int)count * r;
   }
-  bench_row r = {.op = "deepcopy", .dtype = "float32", .unit = BENCH_GBPS,
-                 .bytes = bytes, .global_bytes = bytes * P,
-                 .limit = "gatherv+scatterv", .target = NAN};
-  dt_err err = bench_all_ok(b->comm, ok)
-                   ? DT_OK
-                   : bench_fail(b, DT_ERR_NOMEM,
-                                "cannot allocate the Gatherv buffers");
+  bench_row r = {.op = "deepcopy",
+                 .dtype = "float32",
+                 .unit = BENCH_GBPS,
+                 .bytes = bytes,
+                 .global_bytes = bytes * P,
+                 .limit = "gatherv+scatterv",
+                 .target = NAN};
+  dt_err err =
+      bench_all_ok(b->comm, ok)
+          ? DT_OK
+          : bench_fail(b, DT_ERR_NOMEM, "cannot allocate the Gatherv buffers");
   b->ops_planned++;
   if (!err)
     err = bench_time(b, "limit MPI_Gatherv+MPI_Scatterv", NULL,
@@ -358,8 +370,8 @@ dt_err bench_copy(bench *b) {
     err = run_copy_(b, "copy_ split0->split1", split_on(1),
                     b->env->size >= 2 ? 0.8 : NAN);
   if (!err)
-    err = run_copy_(b, "copy_ split->repl",
-                    (dt_opts){.layout = DT_REPLICATED}, NAN);
+    err = run_copy_(b, "copy_ split->repl", (dt_opts){.layout = DT_REPLICATED},
+                    NAN);
   if (!err)
     err = run_copy_(b, "copy_ split->grid", grid, NAN);
   if (!err)

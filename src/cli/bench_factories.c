@@ -38,9 +38,9 @@ typedef enum op {
 } op;
 
 static const char *const op_names[] = {
-    [ZEROS] = "zeros",       [ONES] = "ones",         [FULL] = "full",
-    [EMPTY] = "empty",       [RAND] = "rand",         [RANDN] = "randn",
-    [RANDINT] = "randint",   [ARANGE] = "arange",     [LINSPACE] = "linspace",
+    [ZEROS] = "zeros",       [ONES] = "ones",     [FULL] = "full",
+    [EMPTY] = "empty",       [RAND] = "rand",     [RANDN] = "randn",
+    [RANDINT] = "randint",   [ARANGE] = "arange", [LINSPACE] = "linspace",
     [LOGSPACE] = "logspace", [EYE] = "eye"};
 
 /* Which limit bounds each op. */
@@ -52,16 +52,16 @@ static const struct {
   limit_kind limit;
   double target; /* the speed table (issue "Speed"), warm rows */
 } cases[] = {
-    {ZEROS, DT_FLOAT32, L_ZERO, 0.9},      {ZEROS, DT_FLOAT64, L_ZERO, 0.9},
-    {ONES, DT_FLOAT32, L_FILL, 0.85},      {ONES, DT_FLOAT64, L_FILL, 0.85},
-    {FULL, DT_FLOAT32, L_FILL, 0.85},      {FULL, DT_FLOAT64, L_FILL, 0.85},
-    {EMPTY, DT_FLOAT32, L_LATENCY, NAN},   {RAND, DT_FLOAT32, L_PHILOX, 0.85},
-    {RAND, DT_FLOAT64, L_PHILOX, 0.7},     {RANDN, DT_FLOAT32, L_PHILOX, 0.45},
-    {RANDN, DT_FLOAT64, L_PHILOX, 0.3},    {RANDINT, DT_INT64, L_PHILOX, 0.6},
-    {ARANGE, DT_INT64, L_FILL, 0.6},       {ARANGE, DT_FLOAT32, L_FILL, 0.6},
-    {ARANGE, DT_FLOAT64, L_FILL, 0.6},     {LINSPACE, DT_FLOAT32, L_FILL, 0.6},
-    {LINSPACE, DT_FLOAT64, L_FILL, 0.6},   {LOGSPACE, DT_FLOAT32, L_FILL, 0.6},
-    {LOGSPACE, DT_FLOAT64, L_FILL, 0.6},   {EYE, DT_FLOAT32, L_ZERO, 0.9},
+    {ZEROS, DT_FLOAT32, L_ZERO, 0.9},    {ZEROS, DT_FLOAT64, L_ZERO, 0.9},
+    {ONES, DT_FLOAT32, L_FILL, 0.85},    {ONES, DT_FLOAT64, L_FILL, 0.85},
+    {FULL, DT_FLOAT32, L_FILL, 0.85},    {FULL, DT_FLOAT64, L_FILL, 0.85},
+    {EMPTY, DT_FLOAT32, L_LATENCY, NAN}, {RAND, DT_FLOAT32, L_PHILOX, 0.85},
+    {RAND, DT_FLOAT64, L_PHILOX, 0.7},   {RANDN, DT_FLOAT32, L_PHILOX, 0.45},
+    {RANDN, DT_FLOAT64, L_PHILOX, 0.3},  {RANDINT, DT_INT64, L_PHILOX, 0.6},
+    {ARANGE, DT_INT64, L_FILL, 0.6},     {ARANGE, DT_FLOAT32, L_FILL, 0.6},
+    {ARANGE, DT_FLOAT64, L_FILL, 0.6},   {LINSPACE, DT_FLOAT32, L_FILL, 0.6},
+    {LINSPACE, DT_FLOAT64, L_FILL, 0.6}, {LOGSPACE, DT_FLOAT32, L_FILL, 0.6},
+    {LOGSPACE, DT_FLOAT64, L_FILL, 0.6}, {EYE, DT_FLOAT32, L_ZERO, 0.9},
     {EYE, DT_FLOAT64, L_ZERO, 0.9},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
@@ -135,7 +135,7 @@ static int64_t size_job(job *j, int ranks, int64_t bytes) {
   return (j->op == EYE ? count / j->cols * j->cols : count) * elsize;
 }
 
-/* ---- the Philox limit ----------------------------------------------------- */
+/* ---- the Philox limit ---------------------------------------------------- */
 
 typedef struct philox_job {
   uint32_t *out;
@@ -171,7 +171,7 @@ static dt_err philox_limit(bench *b, int64_t bytes, bool fresh,
   return err;
 }
 
-/* ---- the family ------------------------------------------------------------ */
+/* ---- the family ---------------------------------------------------------- */
 
 /* A limit, measured the first time a row needs it. */
 typedef struct lim {
@@ -191,8 +191,8 @@ static dt_err need_limit(bench *b, limit_kind k, bool fresh, lim *l) {
     err = bench_limit(b, BK_MEMSET, 0, bytes, fresh, &l->st);
     break;
   case L_FILL:
-    err = bench_limit_best(b, BK_MEMSET, BK_NT_FILL, 0x5a, bytes, fresh,
-                           &l->st, &l->name);
+    err = bench_limit_best(b, BK_MEMSET, BK_NT_FILL, 0x5a, bytes, fresh, &l->st,
+                           &l->name);
     break;
   case L_PHILOX:
     l->name = "philox";
@@ -236,8 +236,8 @@ dt_err bench_factories(bench *b) {
       err = need_limit(b, cases[k].limit, fresh, l);
       bench_row r = {.op = name,
                      .dtype = dtype,
-                     .unit = cases[k].limit == L_LATENCY ? BENCH_USEC
-                                                         : BENCH_GBPS,
+                     .unit =
+                         cases[k].limit == L_LATENCY ? BENCH_USEC : BENCH_GBPS,
                      .bytes = bytes,
                      .global_bytes = bytes * b->env->size,
                      .limit = l->name,
