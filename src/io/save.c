@@ -359,31 +359,13 @@ static dt_err write_piece(int fd, const wjob *j, const int64_t *st,
   size_t esz = dt_dtype_size(j->t->dtype);
   if (nd == 0)
     return pwrite_all(fd, buf, esz, j->offset, tmp, rank);
-  int64_t gstride[DT_MAX_DIMS], s = 1;
-  for (int d = nd - 1; d >= 0; d--) {
-    gstride[d] = s;
-    s *= b->gshape[d];
-  }
-  int jx = nd - 1;
-  while (jx > 0 && cnt[jx] == b->gshape[jx])
-    jx--;
-  int64_t run = 1, nruns = 1;
-  for (int d = jx; d < nd; d++)
-    run *= cnt[d];
-  for (int d = 0; d < jx; d++)
-    nruns *= cnt[d];
-  int64_t tail = 0;
-  for (int d = jx; d < nd; d++)
-    tail += st[d] * gstride[d];
-  for (int64_t r = 0; r < nruns; r++) {
-    int64_t q = r, e = tail;
-    for (int d = jx - 1; d >= 0; d--) {
-      e += (st[d] + q % cnt[d]) * gstride[d];
-      q /= cnt[d];
-    }
-    DT_CALL(pwrite_all(fd, buf + r * run * (int64_t)esz, (size_t)(run * (int64_t)esz),
-                       j->offset + e * (int64_t)esz, tmp, rank));
-  }
+  dt__io_runs rs;
+  dt__io_runs_of(b, st, cnt, &rs);
+  size_t run = (size_t)(rs.run * (int64_t)esz);
+  for (int64_t r = 0; r < rs.nruns; r++)
+    DT_CALL(pwrite_all(fd, buf + r * (int64_t)run, run,
+                       j->offset + dt__io_run_at(&rs, r) * (int64_t)esz, tmp,
+                       rank));
   return DT_OK;
 }
 
