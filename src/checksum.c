@@ -62,14 +62,174 @@ static uint64_t hash_base(const void *q, size_t esz, uint64_t g, int64_t n) {
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define DT_HASH_X86 1
+#include <immintrin.h>
+
+/*
+ * The vector loops for 4- and 8-byte elements, written out: the compiler's
+ * version of loop4/loop8 multiplies every lane's index by DT_IDX_MUL, a
+ * third 64-bit multiply per element beside fmix64's two. Here the products
+ * (g + i) * DT_IDX_MUL advance by adding 16 * DT_IDX_MUL (the same wrapping
+ * arithmetic, so the same bits), two vectors per step keep both multiply
+ * pipes busy, and for 4-byte elements fmix64's first step folds into one
+ * ternary op: x < 2^32, so (x ^ m) >> 33 == m >> 33 and
+ * k ^ (k >> 33) = x ^ m ^ (m >> 33). About 1.3x (AVX-512) and 1.5x (AVX2)
+ * the compiler's loops; the tails go through loop4/loop8.
+ */
+#define DT_C1 UINT64_C(0xff51afd7ed558ccd)
+#define DT_C2 UINT64_C(0xc4ceb9fe1a85ec53)
+#define DT_512                                                                 \
+  __attribute__((target("avx512f,avx512dq"), always_inline)) static inline
+#define DT_256 __attribute__((target("avx2"), always_inline)) static inline
+
+/* fmix64 after its first xor-shift: the two multiplies and two xor-shifts */
+DT_512 __m512i mix_rest512(__m512i k) {
+  k = _mm512_mullo_epi64(k, _mm512_set1_epi64((long long)DT_C1));
+  k = _mm512_xor_si512(k, _mm512_srli_epi64(k, 33));
+  k = _mm512_mullo_epi64(k, _mm512_set1_epi64((long long)DT_C2));
+  return _mm512_xor_si512(k, _mm512_srli_epi64(k, 33));
+}
+
+/* (g + l) * DT_IDX_MUL in lane l */
+DT_512 __m512i idx512(uint64_t g) {
+  __m512i l = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  return _mm512_mullo_epi64(
+      _mm512_add_epi64(_mm512_set1_epi64((long long)g), l),
+      _mm512_set1_epi64((long long)DT_IDX_MUL));
+}
+
+__attribute__((target("avx512f,avx512dq"))) static uint64_t
+hash4_avx512(const uint32_t *q, uint64_t g, int64_t n) {
+  const __m512i st = _mm512_set1_epi64((long long)(16 * DT_IDX_MUL));
+  __m512i m0 = idx512(g), m1 = idx512(g + 8);
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i x0 =
+        _mm512_cvtepu32_epi64(_mm256_loadu_si256((const void *)(q + i)));
+    __m512i x1 =
+        _mm512_cvtepu32_epi64(_mm256_loadu_si256((const void *)(q + i + 8)));
+    __m512i k0 =
+        _mm512_ternarylogic_epi64(x0, m0, _mm512_srli_epi64(m0, 33), 0x96);
+    __m512i k1 =
+        _mm512_ternarylogic_epi64(x1, m1, _mm512_srli_epi64(m1, 33), 0x96);
+    a0 = _mm512_add_epi64(a0, mix_rest512(k0));
+    a1 = _mm512_add_epi64(a1, mix_rest512(k1));
+    m0 = _mm512_add_epi64(m0, st);
+    m1 = _mm512_add_epi64(m1, st);
+  }
+  uint64_t acc = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(a0, a1));
+  return acc + loop4(q + i, g + (uint64_t)i, n - i);
+}
+
+__attribute__((target("avx512f,avx512dq"))) static uint64_t
+hash8_avx512(const uint64_t *q, uint64_t g, int64_t n) {
+  const __m512i st = _mm512_set1_epi64((long long)(16 * DT_IDX_MUL));
+  __m512i m0 = idx512(g), m1 = idx512(g + 8);
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i k0 =
+        _mm512_xor_si512(_mm512_loadu_si512((const void *)(q + i)), m0);
+    __m512i k1 =
+        _mm512_xor_si512(_mm512_loadu_si512((const void *)(q + i + 8)), m1);
+    k0 = _mm512_xor_si512(k0, _mm512_srli_epi64(k0, 33));
+    k1 = _mm512_xor_si512(k1, _mm512_srli_epi64(k1, 33));
+    a0 = _mm512_add_epi64(a0, mix_rest512(k0));
+    a1 = _mm512_add_epi64(a1, mix_rest512(k1));
+    m0 = _mm512_add_epi64(m0, st);
+    m1 = _mm512_add_epi64(m1, st);
+  }
+  uint64_t acc = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(a0, a1));
+  return acc + loop8(q + i, g + (uint64_t)i, n - i);
+}
+
+/* AVX2 has no 64-bit multiply: k * c = lo(k) lo(c) + ((hi(k) lo(c) +
+ * lo(k) hi(c)) << 32), the wrapping product, from three 32x32 multiplies. */
+DT_256 __m256i mul256(__m256i k, uint64_t c) {
+  __m256i cl = _mm256_set1_epi64x((long long)(c & 0xffffffffu));
+  __m256i ch = _mm256_set1_epi64x((long long)(c >> 32));
+  __m256i cross = _mm256_add_epi64(
+      _mm256_mul_epu32(_mm256_srli_epi64(k, 32), cl), _mm256_mul_epu32(k, ch));
+  return _mm256_add_epi64(_mm256_mul_epu32(k, cl),
+                          _mm256_slli_epi64(cross, 32));
+}
+
+DT_256 __m256i mix_rest256(__m256i k) {
+  k = mul256(k, DT_C1);
+  k = _mm256_xor_si256(k, _mm256_srli_epi64(k, 33));
+  k = mul256(k, DT_C2);
+  return _mm256_xor_si256(k, _mm256_srli_epi64(k, 33));
+}
+
+DT_256 __m256i idx256(uint64_t g) {
+  return _mm256_set_epi64x(
+      (long long)((g + 3) * DT_IDX_MUL), (long long)((g + 2) * DT_IDX_MUL),
+      (long long)((g + 1) * DT_IDX_MUL), (long long)(g * DT_IDX_MUL));
+}
+
+DT_256 uint64_t hsum256(__m256i a) {
+  uint64_t o[4];
+  _mm256_storeu_si256((void *)o, a);
+  return o[0] + o[1] + o[2] + o[3];
+}
+
+__attribute__((target("avx2"))) static uint64_t
+hash4_avx2(const uint32_t *q, uint64_t g, int64_t n) {
+  const __m256i st = _mm256_set1_epi64x((long long)(8 * DT_IDX_MUL));
+  __m256i m0 = idx256(g), m1 = idx256(g + 4);
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i x0 = _mm256_cvtepu32_epi64(_mm_loadu_si128((const void *)(q + i)));
+    __m256i x1 =
+        _mm256_cvtepu32_epi64(_mm_loadu_si128((const void *)(q + i + 4)));
+    __m256i k0 =
+        _mm256_xor_si256(_mm256_xor_si256(x0, m0), _mm256_srli_epi64(m0, 33));
+    __m256i k1 =
+        _mm256_xor_si256(_mm256_xor_si256(x1, m1), _mm256_srli_epi64(m1, 33));
+    a0 = _mm256_add_epi64(a0, mix_rest256(k0));
+    a1 = _mm256_add_epi64(a1, mix_rest256(k1));
+    m0 = _mm256_add_epi64(m0, st);
+    m1 = _mm256_add_epi64(m1, st);
+  }
+  return hsum256(_mm256_add_epi64(a0, a1)) +
+         loop4(q + i, g + (uint64_t)i, n - i);
+}
+
+__attribute__((target("avx2"))) static uint64_t
+hash8_avx2(const uint64_t *q, uint64_t g, int64_t n) {
+  const __m256i st = _mm256_set1_epi64x((long long)(8 * DT_IDX_MUL));
+  __m256i m0 = idx256(g), m1 = idx256(g + 4);
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i k0 =
+        _mm256_xor_si256(_mm256_loadu_si256((const void *)(q + i)), m0);
+    __m256i k1 =
+        _mm256_xor_si256(_mm256_loadu_si256((const void *)(q + i + 4)), m1);
+    k0 = _mm256_xor_si256(k0, _mm256_srli_epi64(k0, 33));
+    k1 = _mm256_xor_si256(k1, _mm256_srli_epi64(k1, 33));
+    a0 = _mm256_add_epi64(a0, mix_rest256(k0));
+    a1 = _mm256_add_epi64(a1, mix_rest256(k1));
+    m0 = _mm256_add_epi64(m0, st);
+    m1 = _mm256_add_epi64(m1, st);
+  }
+  return hsum256(_mm256_add_epi64(a0, a1)) +
+         loop8(q + i, g + (uint64_t)i, n - i);
+}
+
 __attribute__((target("avx2"))) static uint64_t
 hash_avx2(const void *q, size_t esz, uint64_t g, int64_t n) {
-  return esz == 1 ? loop1(q, g, n) : esz == 4 ? loop4(q, g, n) : loop8(q, g, n);
+  return esz == 1   ? loop1(q, g, n)
+         : esz == 4 ? hash4_avx2(q, g, n)
+                    : hash8_avx2(q, g, n);
 }
 
 __attribute__((target("avx512f,avx512dq"))) static uint64_t
 hash_avx512(const void *q, size_t esz, uint64_t g, int64_t n) {
-  return esz == 1 ? loop1(q, g, n) : esz == 4 ? loop4(q, g, n) : loop8(q, g, n);
+  return esz == 1   ? loop1(q, g, n)
+         : esz == 4 ? hash4_avx512(q, g, n)
+                    : hash8_avx512(q, g, n);
 }
 #endif
 

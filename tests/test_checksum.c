@@ -4,6 +4,7 @@
  * and element order.
  */
 #include "dt_test.h"
+#include "internal.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -93,7 +94,67 @@ static void t_sensitivity(void) {
   T_ERR(dt_checksum(NULL, c), DT_ERR_NULL);
 }
 
+/* The recipe's sum for one dense stretch, element by element. */
+static uint64_t stretch_ref(const unsigned char *p, size_t esz, uint64_t g,
+                            int64_t n) {
+  uint64_t S = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t b = 0;
+    memcpy(&b, p + (size_t)i * esz, esz);
+    S += fmix(b ^ ((g + (uint64_t)i) * UINT64_C(0x9E3779B97F4A7C15)));
+  }
+  return S;
+}
+
+/* Every hashing loop (portable, AVX2, AVX-512: whichever this CPU has)
+ * gives the recipe's bits: every length to 3 vector steps and some long
+ * ones, misaligned starts, strided, first indices that wrap. */
+static void t_hash_kernels(void) {
+  enum { N = 5000 };
+  unsigned char *buf = malloc(N * 8 + 64);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+  uint64_t x = 88172645463325252u;
+  for (int i = 0; i < N * 8 + 64; i++) { /* xorshift: every bit varies */
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    buf[i] = (unsigned char)(x >> 32);
+  }
+  const uint64_t gs[4] = {0, 77, UINT64_MAX - 20, UINT64_C(1) << 63};
+  const size_t eszs[3] = {1, 4, 8};
+  const int64_t longs[3] = {999, 4096 + 13, N};
+  int bad = 0, runs = 0;
+  for (int cap = DT_ISA_PORTABLE; cap <= DT_ISA_AVX512; cap++) {
+    dt__isa_set_cap(cap);
+    for (int e = 0; e < 3; e++)
+      for (int gi = 0; gi < 4; gi++)
+        for (int off = 0; off < 8; off++)
+          for (int64_t n = 0; n < 51 + 3; n++) { /* 0..50, then longs */
+            int64_t len = n < 51 ? n : longs[n - 51];
+            const unsigned char *p = buf + off;
+            uint64_t want = stretch_ref(p, eszs[e], gs[gi], len);
+            bad += dt__hash_stretch((const char *)p, eszs[e], 1, gs[gi], len) !=
+                   want;
+            runs++;
+          }
+    /* strided: every other element */
+    for (int e = 0; e < 3; e++) {
+      unsigned char *d = malloc((size_t)N * eszs[e]);
+      CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+      for (int64_t i = 0; i < N / 2; i++)
+        memcpy(d + i * eszs[e], buf + 2 * i * eszs[e], eszs[e]);
+      bad += dt__hash_stretch((const char *)buf, eszs[e], 2, 5, N / 2) !=
+             stretch_ref(d, eszs[e], 5, N / 2);
+      runs++;
+      free(d);
+    }
+  }
+  dt__isa_set_cap(-1);
+  CU_ASSERT_EQUAL(bad, 0);
+  CU_ASSERT_EQUAL(runs, 3 * (3 * 4 * 8 * 54 + 3));
+  free(buf);
+}
+
 static const dt_test_case cases[] = {
+    {"every hashing loop gives the recipe's bits", t_hash_kernels},
     {"recipe, every layout and thread count", t_recipe_and_layouts},
     {"dtype, shape, order and single bits matter", t_sensitivity},
     {NULL, NULL}};
