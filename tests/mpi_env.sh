@@ -15,9 +15,18 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 MPI_FLAGS=(--oversubscribe --bind-to none)
 
 # mpi_job NP PROGRAM ARGS... : one job on NP ranks, killed after 120 s so a
-# hang fails the test instead of stalling the suite.
+# hang fails the test instead of stalling the suite. Its exit status is the
+# job's; a timeout or a launcher killed by a signal also says so on stderr,
+# so a failed test's log tells a hang or a crashed mpirun from a failed
+# program.
 mpi_job() {
-  local np=$1
+  local np=$1 rc=0
   shift
-  timeout 120 "$MPIEXEC" "${MPI_FLAGS[@]}" -np "$np" "$@"
+  timeout 120 "$MPIEXEC" "${MPI_FLAGS[@]}" -np "$np" "$@" || rc=$?
+  if [ "$rc" -eq 124 ]; then
+    echo "mpi_job: killed after 120 s (a hang?): -np $np $*" >&2
+  elif [ "$rc" -gt 128 ]; then
+    echo "mpi_job: $(basename "$MPIEXEC") ended by signal $((rc - 128)) (status $rc): -np $np $*" >&2
+  fi
+  return "$rc"
 }
