@@ -26,7 +26,7 @@ mpi_job() {
   if [ "$rc" -eq 124 ]; then
     echo "mpi_job: killed after 120 s (a hang?): -np $np $*" >&2
   elif [ "$rc" -gt 128 ]; then
-    echo "mpi_job: $(basename "$MPIEXEC") ended by signal $((rc - 128)) (status $rc): -np $np $*" >&2
+    echo "mpi_job: status $rc, signal $((rc - 128)) (a rank, or $(basename "$MPIEXEC") itself, was killed): -np $np $*" >&2
   fi
   return "$rc"
 }
