@@ -16,7 +16,7 @@ MPI_FLAGS=(--oversubscribe --bind-to none)
 
 # mpi_job NP PROGRAM ARGS... : one job on NP ranks, killed after 120 s so a
 # hang fails the test instead of stalling the suite. Its exit status is the
-# job's; a timeout or a launcher killed by a signal also says so on stderr,
+# job's; a timeout or a rank or launcher killed by a signal also says so on stderr,
 # so a failed test's log tells a hang or a crashed mpirun from a failed
 # program.
 mpi_job() {
