@@ -97,6 +97,14 @@ DT_512 __m512i idx512(uint64_t g) {
       _mm512_set1_epi64((long long)DT_IDX_MUL));
 }
 
+/* the lanes' wrapping sum (the intrinsic _mm512_reduce_add_epi64 adds as
+ * signed long long, which overflows) */
+DT_512 uint64_t hsum512(__m512i a) {
+  uint64_t o[8];
+  _mm512_storeu_si512((void *)o, a);
+  return o[0] + o[1] + o[2] + o[3] + o[4] + o[5] + o[6] + o[7];
+}
+
 __attribute__((target("avx512f,avx512dq"))) static uint64_t
 hash4_avx512(const uint32_t *q, uint64_t g, int64_t n) {
   const __m512i st = _mm512_set1_epi64((long long)(16 * DT_IDX_MUL));
@@ -117,7 +125,7 @@ hash4_avx512(const uint32_t *q, uint64_t g, int64_t n) {
     m0 = _mm512_add_epi64(m0, st);
     m1 = _mm512_add_epi64(m1, st);
   }
-  uint64_t acc = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(a0, a1));
+  uint64_t acc = hsum512(_mm512_add_epi64(a0, a1));
   return acc + loop4(q + i, g + (uint64_t)i, n - i);
 }
 
@@ -139,7 +147,7 @@ hash8_avx512(const uint64_t *q, uint64_t g, int64_t n) {
     m0 = _mm512_add_epi64(m0, st);
     m1 = _mm512_add_epi64(m1, st);
   }
-  uint64_t acc = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(a0, a1));
+  uint64_t acc = hsum512(_mm512_add_epi64(a0, a1));
   return acc + loop8(q + i, g + (uint64_t)i, n - i);
 }
 
