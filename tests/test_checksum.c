@@ -108,7 +108,8 @@ static uint64_t stretch_ref(const unsigned char *p, size_t esz, uint64_t g,
 
 /* Every hashing loop (portable, AVX2, AVX-512: whichever this CPU has)
  * gives the recipe's bits: every length to 3 vector steps and some long
- * ones, misaligned starts, strided, first indices that wrap. */
+ * ones, starts off the vector alignment (by whole elements), strided,
+ * first indices that wrap. */
 static void t_hash_kernels(void) {
   enum { N = 5000 };
   unsigned char *buf = malloc(N * 8 + 64);
@@ -129,7 +130,7 @@ static void t_hash_kernels(void) {
         for (int off = 0; off < 8; off++)
           for (int64_t n = 0; n < 51 + 3; n++) { /* 0..50, then longs */
             int64_t len = n < 51 ? n : longs[n - 51];
-            const unsigned char *p = buf + off;
+            const unsigned char *p = buf + (size_t)off * eszs[e];
             uint64_t want = stretch_ref(p, eszs[e], gs[gi], len);
             bad += dt__hash_stretch((const char *)p, eszs[e], 1, gs[gi], len) !=
                    want;
