@@ -290,72 +290,115 @@ DT_AVX512 static void step_i32_avx512(int32_t *o, int64_t blocks, uint32_t v0,
 }
 
 /*
- * pow_f32: (float)pow(base, x) without calling pow where its rounding to
- * float is already decided. y = 2^(x * log2(base)) is computed to a
- * relative error far below 1e-13 (t = x * L rounded: < 2^-52 |t|; 2^r on
- * |r| <= 1/2 by its Taylor series to degree 12: < 2^-52; scaling exact);
- * libm's pow is within 1 ulp of the true value (glibc documents 0.52).
- * So pow's result lies within y (1 +- 1e-10), and when that interval
- * holds no float rounding boundary (the midpoints between f = (float)y and
- * its neighbours, exact in double) pow's value rounds to f as well. Only
- * the lanes that fail the test (about 1e-10 / 2^-24 of them) or leave the
- * normal float range (|t| > 125) call pow. Generic vector code, inlined
- * into the AVX2 and AVX-512 functions below.
+ * pow_f32: (float)pow(base, x) with pow's bits, calling pow only where its
+ * rounding to float is not already decided.
+ *
+ * The approximation. t = x * L with L = log2(base) (libm, < 2 ulp), so t
+ * is x log2(base) to within |t| (2^-51 + 2^-53) for |t| <= 125; n =
+ * round(t) (the 1.5 * 2^52 trick), r = t - n exactly, |r| <= 1/2; 2^r =
+ * e^(r ln2) by its Taylor series to degree 11, written in r (c_k = ln2^k /
+ * k!, each rounded to nearest) and evaluated by Estrin's scheme with fused
+ * multiply-adds (r^2, r^4, r^8; pairs c_2j + c_2j+1 r; then three levels);
+ * 2^n goes into the exponent field (exact: y is normal). The errors,
+ * relative to y:
+ *   truncation, |r ln2| <= ln2/2: (ln2/2)^12 / 12! / 2^-1/2 < 9.2e-15
+ *   the error of t, times ln2: 125 (2^-51 + 2^-53) ln2       < 4.9e-14
+ *   evaluation: at most 12 roundings on any term's path (its coefficient,
+ *   its FMAs, r^8's seven); the coefficients are positive, so the sum's
+ *   condition is <= 2^|r| / 2^r <= 2: 2 * 12 * 2^-53 (1 + tiny) < 2.7e-15
+ * in all < 6.1e-14. libm's pow is within 1 ulp (< 2.3e-16 relative; glibc
+ * documents 0.52 ulp), so |pow - y| < 6.2e-14 y.
+ *
+ * The test. A normal float result of v (double) is v rounded at bit 29 of
+ * its 52-bit significand: the low 29 bits of y's bits, lo, count y's ulps
+ * above the float below it, and the rounding boundary (the midpoint to the
+ * next float) is at lo = 2^28. Lanes with lo in [2^28 - 2^17, 2^28 + 2^17)
+ * (one add, one mask, one compare on the bits) call pow; on every other
+ * lane the nearest midpoint in y's binade is at least 2^17 ulps = y 2^-36
+ * (1.4e-11 y) away, those of the binades around it at least 2^27 ulps, so
+ * pow's value, within 6.2e-14 y (over 200 times closer), rounds to f =
+ * (float)y as well. Lanes with !(|t| <= 125) (results near or past the
+ * float range's ends, NaN) call pow too. About 2^18 / 2^29 = 1 lane in
+ * 2048 calls pow.
+ *
+ * The loop body is a macro expanded in an AVX2+FMA function (the AVX2
+ * level implies FMA: src/cpu.c) and an AVX-512 one: W lanes of VD
+ * (double), VU / VS (64-bit unsigned / signed), VF (float); FMA(a, b, c) =
+ * a * b + c rounded once, c a scalar (FMAV: a vector); BAD(m): any lane of
+ * the mask m set. Unlike the other bodies here it need not repeat the
+ * portable loop's operations (the portable loop calls pow): what it keeps
+ * is provably pow's rounding.
  */
-typedef uint32_t v8i __attribute__((vector_size(32))); /* float bits */
+typedef double v4d __attribute__((vector_size(32)));
+typedef uint64_t v4u __attribute__((vector_size(32)));
+typedef int64_t v4s __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
 typedef int64_t v8s __attribute__((vector_size(64)));
-static inline __attribute__((always_inline)) void
-pow_f32_body(float *o, const double *x, int64_t n, double base, double L) {
-  const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    v8d xv;
-    memcpy(&xv, x + i, 64);
-    v8d t = xv * L;
-    v8d kn = t + magic;
-    v8d nd = kn - magic;
-    v8d u = (t - nd) * 0.6931471805599453;
-    v8d p = (v8d){} + 1.0 / 479001600.0;
-    p = 1.0 / 39916800.0 + u * p;
-    p = 1.0 / 3628800.0 + u * p;
-    p = 1.0 / 362880.0 + u * p;
-    p = 1.0 / 40320.0 + u * p;
-    p = 1.0 / 5040.0 + u * p;
-    p = 1.0 / 720.0 + u * p;
-    p = 1.0 / 120.0 + u * p;
-    p = 1.0 / 24.0 + u * p;
-    p = 1.0 / 6.0 + u * p;
-    p = 0.5 + u * p;
-    p = 1.0 + u * p;
-    p = 1.0 + u * p;
-    /* 2^n into the exponent field, in unsigned lanes: lanes out of range
-     * wrap (and are discarded below) instead of overflowing */
-    v8u ni = (v8u)kn -
-             (v8u)(v8d){magic, magic, magic, magic, magic, magic, magic, magic};
-    v8d y = (v8d)((v8u)p + (ni << 52));
-    v8f f = __builtin_convertvector(y, v8f);
-    v8i fb = (v8i)f;
-    v8d fd = __builtin_convertvector(f, v8d);
-    v8d up = __builtin_convertvector((v8f)(fb + 1), v8d);
-    v8d dn = __builtin_convertvector((v8f)(fb - 1), v8d);
-    v8d d = y * 1e-10;
-    v8s ok = (t <= 125.0) & (t >= -125.0) & (y - d > (fd + dn) * 0.5) &
-             (y + d < (fd + up) * 0.5);
-    memcpy(o + i, &f, 32);
-    for (int l = 0; l < 8; l++)
-      if (!ok[l])
-        o[i + l] = (float)pow(base, x[i + l]);
-  }
-  for (; i < n; i++)
-    o[i] = (float)pow(base, x[i]);
+#define DT_AVX2_FMA __attribute__((target("avx2,fma")))
+
+#define POW_F32_BODY(W, VD, VU, VS, VF, FMA, FMAV, BAD)                        \
+  do {                                                                         \
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */                  \
+    int64_t i = 0;                                                             \
+    for (; i + W <= n; i += W) {                                               \
+      VD xv;                                                                   \
+      memcpy(&xv, x + i, sizeof xv);                                           \
+      VD t = xv * L;                                                           \
+      VD kn = t + magic;                                                       \
+      VD r = t - (kn - magic);                                                 \
+      VD r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;                               \
+      VD q0 = FMA(r, (VD){} + 0x1.62e42fefa39efp-1, 1.0);                      \
+      VD q1 = FMA(r, (VD){} + 0x1.c6b08d704a0c0p-5, 0x1.ebfbdff82c58fp-3);     \
+      VD q2 = FMA(r, (VD){} + 0x1.5d87fe78a6731p-10, 0x1.3b2ab6fba4e77p-7);    \
+      VD q3 = FMA(r, (VD){} + 0x1.ffcbfc588b0c7p-17, 0x1.430912f86c787p-13);   \
+      VD q4 = FMA(r, (VD){} + 0x1.b5253d395e7c4p-24, 0x1.62c0223a5c824p-20);   \
+      VD q5 = FMA(r, (VD){} + 0x1.e8cac7351bb25p-32, 0x1.e4cf5158b8ecap-28);   \
+      VD p = FMAV(r8, FMAV(r2, q5, q4),                                        \
+                  FMAV(r4, FMAV(r2, q3, q2), FMAV(r2, q1, q0)));               \
+      /* n into the exponent field: the low 12 bits of kn's bits are n mod     \
+       * 2^12; lanes out of range wrap and are discarded below */              \
+      VU yb = (VU)p + ((VU)kn << 52);                                          \
+      VF f = __builtin_convertvector((VD)yb, VF);                              \
+      VS near = (VS)((yb + ((1u << 28) + (1u << 17))) & ((1u << 29) - 1)) <    \
+                (1 << 18);                                                     \
+      VD at = (VD)((VU)t & 0x7fffffffffffffffu);                               \
+      VS bad = near | ~(at <= 125.0);                                          \
+      memcpy(o + i, &f, sizeof f);                                             \
+      if (BAD(bad))                                                            \
+        for (int l = 0; l < W; l++)                                            \
+          if (bad[l])                                                          \
+            o[i + l] = (float)pow(base, x[i + l]);                             \
+    }                                                                          \
+    for (; i < n; i++)                                                         \
+      o[i] = (float)pow(base, x[i]);                                           \
+  } while (0)
+
+DT_AVX2_FMA static inline v4d fma_avx2(v4d a, v4d b, double c) {
+  return (v4d)_mm256_fmadd_pd((__m256d)a, (__m256d)b, _mm256_set1_pd(c));
 }
-DT_AVX2 static void pow_f32_avx2(float *o, const double *x, int64_t n,
-                                 double base, double L) {
-  pow_f32_body(o, x, n, base, L);
+DT_AVX2_FMA static inline v4d fmav_avx2(v4d a, v4d b, v4d c) {
+  return (v4d)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+}
+DT_AVX2_FMA static inline int bad_avx2(v4s m) {
+  return !_mm256_testz_si256((__m256i)m, (__m256i)m);
+}
+DT_AVX2_FMA static void pow_f32_avx2(float *o, const double *x, int64_t n,
+                                     double base, double L) {
+  POW_F32_BODY(4, v4d, v4u, v4s, v4f, fma_avx2, fmav_avx2, bad_avx2);
+}
+
+DT_AVX512 static inline v8d fma_avx512(v8d a, v8d b, double c) {
+  return (v8d)_mm512_fmadd_pd((__m512d)a, (__m512d)b, _mm512_set1_pd(c));
+}
+DT_AVX512 static inline v8d fmav_avx512(v8d a, v8d b, v8d c) {
+  return (v8d)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+}
+DT_AVX512 static inline int bad_avx512(v8s m) {
+  return _mm512_test_epi64_mask((__m512i)m, (__m512i)m) != 0;
 }
 DT_AVX512 static void pow_f32_avx512(float *o, const double *x, int64_t n,
                                      double base, double L) {
-  pow_f32_body(o, x, n, base, L);
+  POW_F32_BODY(8, v8d, v8u, v8s, v8f, fma_avx512, fmav_avx512, bad_avx512);
 }
 
 /* Non-temporal stores are weakly ordered: fence them before anyone (another
