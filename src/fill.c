@@ -293,21 +293,25 @@ DT_AVX512 static void step_i32_avx512(int32_t *o, int64_t blocks, uint32_t v0,
  * pow_f32: (float)pow(base, x) with pow's bits, calling pow only where its
  * rounding to float is not already decided.
  *
- * The approximation. t = x * L with L = log2(base) (libm, < 2 ulp), so t
- * is x log2(base) to within |t| (2^-51 + 2^-53) for |t| <= 125; n =
- * round(t) (the 1.5 * 2^52 trick), r = t - n exactly, |r| <= 1/2; 2^r =
- * e^(r ln2) by its Taylor series to degree 11, written in r (c_k = ln2^k /
- * k!, each rounded to nearest) and evaluated by Estrin's scheme with fused
- * multiply-adds (r^2, r^4, r^8; pairs c_2j + c_2j+1 r; then three levels);
- * 2^n goes into the exponent field (exact: y is normal). The errors,
- * relative to y:
- *   truncation, |r ln2| <= ln2/2: (ln2/2)^12 / 12! / 2^-1/2 < 9.2e-15
- *   the error of t, times ln2: 125 (2^-51 + 2^-53) ln2       < 4.9e-14
- *   evaluation: at most 12 roundings on any term's path (its coefficient,
- *   its FMAs, r^8's seven); the coefficients are positive, so the sum's
- *   condition is <= 2^|r| / 2^r <= 2: 2 * 12 * 2^-53 (1 + tiny) < 2.7e-15
- * in all < 6.1e-14. libm's pow is within 1 ulp (< 2.3e-16 relative; glibc
- * documents 0.52 ulp), so |pow - y| < 6.2e-14 y.
+ * The approximation. t = x * 16L with L = log2(base) (libm, < 2 ulp; the
+ * scaling by 16 is exact), so t is 16 x log2(base) to within |t| (2^-51 +
+ * 2^-53) for |t| <= 2000 (|x log2(base)| <= 125); k = round(t) (the 1.5 *
+ * 2^52 trick), r = t - k exactly, |r| <= 1/2; 2^(t/16) = 2^(k >> 4) *
+ * 2^((k & 15)/16) * 2^(r/16): the middle factor from a table (rounded to
+ * nearest), the last, e^(r ln2/16), by its Taylor series to degree 6,
+ * written in r (c_j = (ln2/16)^j / j!, rounded to nearest) and evaluated
+ * by Estrin's scheme with fused multiply-adds (r^2, r^4; c0 + c1 r, c2 +
+ * c3 r, c4 + c5 r + c6 r^2; two more levels); the table entry multiplies
+ * it, k >> 4 goes into the exponent field (exact: y is normal). The
+ * errors, relative to y, u = ln2/32:
+ *   truncation, |r ln2/16| <= u: u^7 / 7! e^u                 < 4.6e-16
+ *   the error of t, times ln2/16: 2000 (2^-51 + 2^-53) ln2/16 < 4.9e-14
+ *   evaluation: at most 7 roundings on any term's path (its coefficient,
+ *   its FMAs, r^4's three), the table entry and the product: 9; the
+ *   coefficients are positive, so the sum's condition is <= e^|u| / e^-|u|
+ *   <= 1.05: 9 * 2^-53 * 1.05 (1 + tiny)                      < 1.1e-15
+ * in all < 5.1e-14. libm's pow is within 1 ulp (< 2.3e-16 relative; glibc
+ * documents 0.52 ulp), so |pow - y| < 5.2e-14 y.
  *
  * The test. A normal float result of v (double) is v rounded at bit 29 of
  * its 52-bit significand: the low 29 bits of y's bits, lo, count y's ulps
@@ -316,18 +320,19 @@ DT_AVX512 static void step_i32_avx512(int32_t *o, int64_t blocks, uint32_t v0,
  * (one add, one mask, one compare on the bits) call pow; on every other
  * lane the nearest midpoint in y's binade is at least 2^17 ulps = y 2^-36
  * (1.4e-11 y) away, those of the binades around it at least 2^27 ulps, so
- * pow's value, within 6.2e-14 y (over 200 times closer), rounds to f =
- * (float)y as well. Lanes with !(|t| <= 125) (results near or past the
+ * pow's value, within 5.2e-14 y (over 250 times closer), rounds to f =
+ * (float)y as well. Lanes with !(|t| <= 2000) (results near or past the
  * float range's ends, NaN) call pow too. About 2^18 / 2^29 = 1 lane in
  * 2048 calls pow.
  *
  * The loop body is a macro expanded in an AVX2+FMA function (the AVX2
  * level implies FMA: src/cpu.c) and an AVX-512 one: W lanes of VD
  * (double), VU / VS (64-bit unsigned / signed), VF (float); FMA(a, b, c) =
- * a * b + c rounded once, c a scalar (FMAV: a vector); BAD(m): any lane of
- * the mask m set. Unlike the other bodies here it need not repeat the
- * portable loop's operations (the portable loop calls pow): what it keeps
- * is provably pow's rounding.
+ * a * b + c rounded once, c a scalar (FMAV: a vector); LOOKUP(k): the
+ * table entries k & 15 (AVX-512: a two-register permute, AVX2: a gather);
+ * BAD(m): any lane of the mask m set. Unlike the other bodies here it need
+ * not repeat the portable loop's operations (the portable loop calls pow):
+ * what it keeps is provably pow's rounding.
  */
 typedef double v4d __attribute__((vector_size(32)));
 typedef uint64_t v4u __attribute__((vector_size(32)));
@@ -336,33 +341,38 @@ typedef float v4f __attribute__((vector_size(16)));
 typedef int64_t v8s __attribute__((vector_size(64)));
 #define DT_AVX2_FMA __attribute__((target("avx2,fma")))
 
-#define POW_F32_BODY(W, VD, VU, VS, VF, FMA, FMAV, BAD)                        \
+static const double exp2_16th[16] __attribute__((aligned(64))) = {
+    0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0,
+    0x1.2387a6e756238p+0, 0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0,
+    0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0, 0x1.6a09e667f3bcdp+0,
+    0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+    0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0,
+    0x1.ea4afa2a490dap+0};
+
+#define POW_F32_BODY(W, VD, VU, VS, VF, FMA, FMAV, LOOKUP, BAD)                \
   do {                                                                         \
     const double magic = 6755399441055744.0; /* 1.5 * 2^52 */                  \
+    const double L16 = 16 * L;                                                 \
     int64_t i = 0;                                                             \
     for (; i + W <= n; i += W) {                                               \
       VD xv;                                                                   \
       memcpy(&xv, x + i, sizeof xv);                                           \
-      VD t = xv * L;                                                           \
+      VD t = xv * L16;                                                         \
       VD kn = t + magic;                                                       \
       VD r = t - (kn - magic);                                                 \
-      VD r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;                               \
-      VD q0 = FMA(r, (VD){} + 0x1.62e42fefa39efp-1, 1.0);                      \
-      VD q1 = FMA(r, (VD){} + 0x1.c6b08d704a0c0p-5, 0x1.ebfbdff82c58fp-3);     \
-      VD q2 = FMA(r, (VD){} + 0x1.5d87fe78a6731p-10, 0x1.3b2ab6fba4e77p-7);    \
-      VD q3 = FMA(r, (VD){} + 0x1.ffcbfc588b0c7p-17, 0x1.430912f86c787p-13);   \
-      VD q4 = FMA(r, (VD){} + 0x1.b5253d395e7c4p-24, 0x1.62c0223a5c824p-20);   \
-      VD q5 = FMA(r, (VD){} + 0x1.e8cac7351bb25p-32, 0x1.e4cf5158b8ecap-28);   \
-      VD p = FMAV(r8, FMAV(r2, q5, q4),                                        \
-                  FMAV(r4, FMAV(r2, q3, q2), FMAV(r2, q1, q0)));               \
-      /* n into the exponent field: the low 12 bits of kn's bits are n mod     \
-       * 2^12; lanes out of range wrap and are discarded below */              \
-      VU yb = (VU)p + ((VU)kn << 52);                                          \
+      VD r2 = r * r, r4 = r2 * r2;                                             \
+      VD q0 = FMA(r, (VD){} + 0x1.62e42fefa39efp-5, 1.0);                      \
+      VD q1 = FMA(r, (VD){} + 0x1.c6b08d704a0c0p-17, 0x1.ebfbdff82c58fp-11);   \
+      VD q2 = FMA(r, (VD){} + 0x1.5d87fe78a6731p-30, 0x1.3b2ab6fba4e77p-23);   \
+      VD q3 = FMAV(r2, (VD){} + 0x1.430912f86c787p-37, q2);                    \
+      VD p = FMAV(r4, q3, FMAV(r2, q1, q0));                                   \
+      p = p * LOOKUP((VU)kn);                                                  \
+      VU yb = (VU)p + (((VU)kn >> 4) << 52);                                   \
       VF f = __builtin_convertvector((VD)yb, VF);                              \
       VS near = (VS)((yb + ((1u << 28) + (1u << 17))) & ((1u << 29) - 1)) <    \
                 (1 << 18);                                                     \
       VD at = (VD)((VU)t & 0x7fffffffffffffffu);                               \
-      VS bad = near | ~(at <= 125.0);                                          \
+      VS bad = near | ~(at <= 2000.0);                                         \
       memcpy(o + i, &f, sizeof f);                                             \
       if (BAD(bad))                                                            \
         for (int l = 0; l < W; l++)                                            \
@@ -379,12 +389,16 @@ DT_AVX2_FMA static inline v4d fma_avx2(v4d a, v4d b, double c) {
 DT_AVX2_FMA static inline v4d fmav_avx2(v4d a, v4d b, v4d c) {
   return (v4d)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
 }
+DT_AVX2_FMA static inline v4d lookup_avx2(v4u k) {
+  return (v4d)_mm256_i64gather_pd(exp2_16th, (__m256i)(k & 15), 8);
+}
 DT_AVX2_FMA static inline int bad_avx2(v4s m) {
   return !_mm256_testz_si256((__m256i)m, (__m256i)m);
 }
 DT_AVX2_FMA static void pow_f32_avx2(float *o, const double *x, int64_t n,
                                      double base, double L) {
-  POW_F32_BODY(4, v4d, v4u, v4s, v4f, fma_avx2, fmav_avx2, bad_avx2);
+  POW_F32_BODY(4, v4d, v4u, v4s, v4f, fma_avx2, fmav_avx2, lookup_avx2,
+               bad_avx2);
 }
 
 DT_AVX512 static inline v8d fma_avx512(v8d a, v8d b, double c) {
@@ -393,12 +407,17 @@ DT_AVX512 static inline v8d fma_avx512(v8d a, v8d b, double c) {
 DT_AVX512 static inline v8d fmav_avx512(v8d a, v8d b, v8d c) {
   return (v8d)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
 }
+DT_AVX512 static inline v8d lookup_avx512(v8u k) {
+  return (v8d)_mm512_permutex2var_pd(_mm512_load_pd(exp2_16th), (__m512i)k,
+                                     _mm512_load_pd(exp2_16th + 8));
+}
 DT_AVX512 static inline int bad_avx512(v8s m) {
   return _mm512_test_epi64_mask((__m512i)m, (__m512i)m) != 0;
 }
 DT_AVX512 static void pow_f32_avx512(float *o, const double *x, int64_t n,
                                      double base, double L) {
-  POW_F32_BODY(8, v8d, v8u, v8s, v8f, fma_avx512, fmav_avx512, bad_avx512);
+  POW_F32_BODY(8, v8d, v8u, v8s, v8f, fma_avx512, fmav_avx512, lookup_avx512,
+               bad_avx512);
 }
 
 /* Non-temporal stores are weakly ordered: fence them before anyone (another
