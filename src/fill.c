@@ -341,17 +341,17 @@ DT_AVX512 static void step_i32_avx512(int32_t *o, int64_t blocks, uint32_t v0,
  *
  * The loop body is a macro expanded in an AVX2+FMA function (the AVX2
  * level implies FMA: src/cpu.c) and an AVX-512 one: W lanes of VD
- * (double), VU / VS (64-bit unsigned / signed), VF (float); FMA(a, b, c) =
- * a * b + c rounded once, c a scalar (FMAV: a vector); LOOKUP(k): the
- * table entries k & 15 (AVX-512: a two-register permute, AVX2: a gather);
- * BAD(m): any lane of the mask m set. Unlike the other bodies here it need
- * not repeat the portable loop's operations (the portable loop calls pow):
- * what it keeps is provably pow's rounding.
+ * (double), VU (64-bit unsigned), VF (float); FMA(a, b, c) = a * b + c
+ * rounded once, c a scalar (FMAV: a vector); LOOKUP(k): the table entries
+ * k & 15 (AVX-512: a two-register permute, AVX2: a gather); BAD(w, at):
+ * the bit mask of the lanes that call pow, those with w = lo - 2^28 + 2^17
+ * mod 2^29 < 2^18 or !(at = |t| <= 2000). Unlike the other bodies here it
+ * need not repeat the portable loop's operations (the portable loop calls
+ * pow): what it keeps is provably pow's rounding.
  */
 typedef uint64_t v4u __attribute__((vector_size(32)));
 typedef int64_t v4s __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
-typedef int64_t v8s __attribute__((vector_size(64)));
 #define DT_AVX2_FMA __attribute__((target("avx2,fma")))
 
 static const double exp2_16th[16] __attribute__((aligned(64))) = {
@@ -362,7 +362,7 @@ static const double exp2_16th[16] __attribute__((aligned(64))) = {
     0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0,
     0x1.ea4afa2a490dap+0};
 
-#define POW_F32_BODY(W, VD, VU, VS, VF, FMA, FMAV, LOOKUP, BAD)                \
+#define POW_F32_BODY(W, VD, VU, VF, FMA, FMAV, LOOKUP, BAD)                    \
   do {                                                                         \
     const double magic = 6755399441055744.0; /* 1.5 * 2^52 */                  \
     const double L16 = 16 * L;                                                 \
@@ -382,15 +382,13 @@ static const double exp2_16th[16] __attribute__((aligned(64))) = {
       p = p * LOOKUP((VU)kn);                                                  \
       VU yb = (VU)p + (((VU)kn >> 4) << 52);                                   \
       VF f = __builtin_convertvector((VD)yb, VF);                              \
-      VS near = (VS)((yb + ((1u << 28) + (1u << 17))) & ((1u << 29) - 1)) <    \
-                (1 << 18);                                                     \
+      VU w = (yb + ((1u << 28) + (1u << 17))) & ((1u << 29) - 1);              \
       VD at = (VD)((VU)t & 0x7fffffffffffffffu);                               \
-      VS bad = near | ~(at <= 2000.0);                                         \
       memcpy(o + i, &f, sizeof f);                                             \
-      if (BAD(bad))                                                            \
-        for (int l = 0; l < W; l++)                                            \
-          if (bad[l])                                                          \
-            o[i + l] = (float)pow(base, x[i + l]);                             \
+      for (unsigned m = BAD(w, at); m; m &= m - 1) {                           \
+        int l = __builtin_ctz(m);                                              \
+        o[i + l] = (float)pow(base, x[i + l]);                                 \
+      }                                                                        \
     }                                                                          \
     for (; i < n; i++)                                                         \
       o[i] = (float)pow(base, x[i]);                                           \
@@ -405,13 +403,13 @@ DT_AVX2_FMA static inline v4d fmav_avx2(v4d a, v4d b, v4d c) {
 DT_AVX2_FMA static inline v4d lookup_avx2(v4u k) {
   return (v4d)_mm256_i64gather_pd(exp2_16th, (__m256i)(k & 15), 8);
 }
-DT_AVX2_FMA static inline int bad_avx2(v4s m) {
-  return !_mm256_testz_si256((__m256i)m, (__m256i)m);
+DT_AVX2_FMA static inline unsigned bad_avx2(v4u w, v4d at) {
+  v4s bad = ((v4s)w < (1 << 18)) | ~(at <= 2000.0);
+  return (unsigned)_mm256_movemask_pd((__m256d)bad);
 }
 DT_AVX2_FMA static void pow_f32_avx2(float *o, const double *x, int64_t n,
                                      double base, double L) {
-  POW_F32_BODY(4, v4d, v4u, v4s, v4f, fma_avx2, fmav_avx2, lookup_avx2,
-               bad_avx2);
+  POW_F32_BODY(4, v4d, v4u, v4f, fma_avx2, fmav_avx2, lookup_avx2, bad_avx2);
 }
 
 DT_AVX512 static inline v8d fma_avx512(v8d a, v8d b, double c) {
@@ -424,12 +422,13 @@ DT_AVX512 static inline v8d lookup_avx512(v8u k) {
   return (v8d)_mm512_permutex2var_pd(_mm512_load_pd(exp2_16th), (__m512i)k,
                                      _mm512_load_pd(exp2_16th + 8));
 }
-DT_AVX512 static inline int bad_avx512(v8s m) {
-  return _mm512_test_epi64_mask((__m512i)m, (__m512i)m) != 0;
+DT_AVX512 static inline unsigned bad_avx512(v8u w, v8d at) {
+  return _mm512_cmplt_epu64_mask((__m512i)w, _mm512_set1_epi64(1 << 18)) |
+         _mm512_cmp_pd_mask((__m512d)at, _mm512_set1_pd(2000.0), _CMP_NLE_UQ);
 }
 DT_AVX512 static void pow_f32_avx512(float *o, const double *x, int64_t n,
                                      double base, double L) {
-  POW_F32_BODY(8, v8d, v8u, v8s, v8f, fma_avx512, fmav_avx512, lookup_avx512,
+  POW_F32_BODY(8, v8d, v8u, v8f, fma_avx512, fmav_avx512, lookup_avx512,
                bad_avx512);
 }
 
