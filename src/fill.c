@@ -7,7 +7,9 @@
  * element with the very operations of the portable loop (IEEE add, sub,
  * mul, conversions in round-to-nearest; -ffp-contract=off keeps the
  * compiler from fusing them), so the bits are the same on every path;
- * tests/test_fill.c checks it.
+ * tests/test_fill.c checks it. The exception is pow_f32, whose vector
+ * bodies use FMA in an approximation that only keeps what provably equals
+ * pow's rounding (its comment has the proof).
  *
  * Sequence indices are carried as exact integers in double (or int32)
  * lanes and stepped by the lane count, which is exact below 2^53 (2^31):
@@ -340,14 +342,14 @@ DT_AVX512 static void step_i32_avx512(int32_t *o, int64_t blocks, uint32_t v0,
  * 2048 calls pow.
  *
  * The loop body is a macro expanded in an AVX2+FMA function (the AVX2
- * level implies FMA: src/cpu.c) and an AVX-512 one: W lanes of VD
- * (double), VU (64-bit unsigned), VF (float); FMA(a, b, c) = a * b + c
- * rounded once, c a scalar (FMAV: a vector); LOOKUP(k): the table entries
- * k & 15 (AVX-512: a two-register permute, AVX2: a gather); BAD(w, at):
- * the bit mask of the lanes that call pow, those with w = lo - 2^28 + 2^17
- * mod 2^29 < 2^18 or !(at = |t| <= 2000). Unlike the other bodies here it
- * need not repeat the portable loop's operations (the portable loop calls
- * pow): what it keeps is provably pow's rounding.
+ * level requires FMA, src/cpu.c, and AVX-512 CPUs have it) and an AVX-512
+ * one: W lanes of VD (double), VU (64-bit unsigned), VF (float); FMA(a,
+ * b, c) = a * b + c rounded once, c a scalar (FMAV: a vector); LOOKUP(k):
+ * the table entries k & 15 (AVX-512: a two-register permute, AVX2: a
+ * gather); BAD(w, at): the bit mask of the lanes that call pow, those with
+ * w = lo - 2^28 + 2^17 mod 2^29 < 2^18 or !(at = |t| <= 2000). Unlike the
+ * other bodies here it need not repeat the portable loop's operations (the
+ * portable loop calls pow): what it keeps is provably pow's rounding.
  */
 typedef uint64_t v4u __attribute__((vector_size(32)));
 typedef int64_t v4s __attribute__((vector_size(32)));
