@@ -7,7 +7,9 @@
  * element with the very operations of the portable loop (IEEE add, sub,
  * mul, conversions in round-to-nearest; -ffp-contract=off keeps the
  * compiler from fusing them), so the bits are the same on every path;
- * tests/test_fill.c checks it.
+ * tests/test_fill.c checks it. The exception is pow_f32, whose vector
+ * bodies use FMA in an approximation that only keeps what provably equals
+ * pow's rounding (its comment has the proof).
  *
  * Sequence indices are carried as exact integers in double (or int32)
  * lanes and stepped by the lane count, which is exact below 2^53 (2^31):
@@ -150,6 +152,7 @@ typedef uint32_t v16u __attribute__((vector_size(64)));
 typedef uint64_t v8u __attribute__((vector_size(64)));
 typedef long long v8l __attribute__((vector_size(64), may_alias));
 typedef long long v4l __attribute__((vector_size(32)));
+typedef double v4d __attribute__((vector_size(32)));
 
 #define DT_AVX2 __attribute__((target("avx2")))
 #define DT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
@@ -198,15 +201,28 @@ DT_AVX512 static void pattern_avx512(char *o, int64_t blocks, const char *line,
     PUT_AVX512(o, w, nt);
 }
 
-/* lin_f64: 8 doubles a line */
+/* lin_f64: 8 doubles a line. The AVX2 body works in 4-lane halves: GCC
+ * compiles a loop-carried 8-lane vector for AVX2 through the stack (it was
+ * half of float32 logspace's time on that path). */
+#define PUT2_AVX2(p, lo, hi, nt)                                               \
+  do {                                                                         \
+    if (nt) {                                                                  \
+      _mm256_stream_pd((p), (__m256d)(lo));                                    \
+      _mm256_stream_pd((p) + 4, (__m256d)(hi));                                \
+    } else {                                                                   \
+      _mm256_store_pd((p), (__m256d)(lo));                                     \
+      _mm256_store_pd((p) + 4, (__m256d)(hi));                                 \
+    }                                                                          \
+  } while (0)
 DT_AVX2 static void lin_f64_avx2(double *o, int64_t blocks, double a, double b,
                                  double x0, bool down, bool nt) {
+  const v4d lane4 = {0, 1, 2, 3};
   if (down)
-    for (v8d x = x0 - lane8; blocks-- > 0; o += 8, x -= 8.0)
-      PUT_AVX2(o, a - b * x, nt);
+    for (v4d x = x0 - lane4; blocks-- > 0; o += 8, x -= 8.0)
+      PUT2_AVX2(o, a - b * x, a - b * (x - 4.0), nt);
   else
-    for (v8d x = x0 + lane8; blocks-- > 0; o += 8, x += 8.0)
-      PUT_AVX2(o, a + b * x, nt);
+    for (v4d x = x0 + lane4; blocks-- > 0; o += 8, x += 8.0)
+      PUT2_AVX2(o, a + b * x, a + b * (x + 4.0), nt);
 }
 DT_AVX512 static void lin_f64_avx512(double *o, int64_t blocks, double a,
                                      double b, double x0, bool down, bool nt) {
@@ -290,72 +306,132 @@ DT_AVX512 static void step_i32_avx512(int32_t *o, int64_t blocks, uint32_t v0,
 }
 
 /*
- * pow_f32: (float)pow(base, x) without calling pow where its rounding to
- * float is already decided. y = 2^(x * log2(base)) is computed to a
- * relative error far below 1e-13 (t = x * L rounded: < 2^-52 |t|; 2^r on
- * |r| <= 1/2 by its Taylor series to degree 12: < 2^-52; scaling exact);
- * libm's pow is within 1 ulp of the true value (glibc documents 0.52).
- * So pow's result lies within y (1 +- 1e-10), and when that interval
- * holds no float rounding boundary (the midpoints between f = (float)y and
- * its neighbours, exact in double) pow's value rounds to f as well. Only
- * the lanes that fail the test (about 1e-10 / 2^-24 of them) or leave the
- * normal float range (|t| > 125) call pow. Generic vector code, inlined
- * into the AVX2 and AVX-512 functions below.
+ * pow_f32: (float)pow(base, x) with pow's bits, calling pow only where its
+ * rounding to float is not already decided.
+ *
+ * The approximation. t = x * 16L with L = log2(base) (libm, < 2 ulp; the
+ * scaling by 16 is exact), so t is 16 x log2(base) to within |t| (2^-51 +
+ * 2^-53) for |t| <= 2000 (|x log2(base)| <= 125); k = round(t) (the 1.5 *
+ * 2^52 trick), r = t - k exactly, |r| <= 1/2; 2^(t/16) = 2^(k >> 4) *
+ * 2^((k & 15)/16) * 2^(r/16): the middle factor from a table (rounded to
+ * nearest), the last, e^(r ln2/16), by its Taylor series to degree 6,
+ * written in r (c_j = (ln2/16)^j / j!, rounded to nearest) and evaluated
+ * by Estrin's scheme with fused multiply-adds (r^2, r^4; c0 + c1 r, c2 +
+ * c3 r, c4 + c5 r + c6 r^2; two more levels); the table entry multiplies
+ * it, k >> 4 goes into the exponent field (exact: y is normal). The
+ * errors, relative to y, u = ln2/32:
+ *   truncation, |r ln2/16| <= u: u^7 / 7! e^u                 < 4.6e-16
+ *   the error of t, times ln2/16: 2000 (2^-51 + 2^-53) ln2/16 < 4.9e-14
+ *   evaluation: at most 7 roundings on any term's path (its coefficient,
+ *   its FMAs, r^4's three), the table entry and the product: 9; the
+ *   coefficients are positive, so the sum's condition is <= e^|u| / e^-|u|
+ *   <= 1.05: 9 * 2^-53 * 1.05 (1 + tiny)                      < 1.1e-15
+ * in all < 5.1e-14. libm's pow is within 1 ulp (< 2.3e-16 relative; glibc
+ * documents 0.52 ulp), so |pow - y| < 5.2e-14 y.
+ *
+ * The test. A normal float result of v (double) is v rounded at bit 29 of
+ * its 52-bit significand: the low 29 bits of y's bits, lo, count y's ulps
+ * above the float below it, and the rounding boundary (the midpoint to the
+ * next float) is at lo = 2^28. Lanes with lo in [2^28 - 2^17, 2^28 + 2^17)
+ * (one add, one mask, one compare on the bits) call pow; on every other
+ * lane the nearest midpoint in y's binade is at least 2^17 ulps = y 2^-36
+ * (1.4e-11 y) away, those of the binades around it at least 2^27 ulps, so
+ * pow's value, within 5.2e-14 y (over 250 times closer), rounds to f =
+ * (float)y as well. Lanes with !(|t| <= 2000) (results near or past the
+ * float range's ends, NaN) call pow too. About 2^18 / 2^29 = 1 lane in
+ * 2048 calls pow.
+ *
+ * The loop body is a macro expanded in an AVX2+FMA function (the AVX2
+ * level requires FMA, src/cpu.c, and AVX-512 CPUs have it) and an AVX-512
+ * one: W lanes of VD (double), VU (64-bit unsigned), VF (float); FMA(a,
+ * b, c) = a * b + c rounded once, c a scalar (FMAV: a vector); LOOKUP(k):
+ * the table entries k & 15 (AVX-512: a two-register permute, AVX2: a
+ * gather); BAD(w, at): the bit mask of the lanes that call pow, those with
+ * w = lo - 2^28 + 2^17 mod 2^29 < 2^18 or !(at = |t| <= 2000). Unlike the
+ * other bodies here it need not repeat the portable loop's operations (the
+ * portable loop calls pow): what it keeps is provably pow's rounding.
  */
-typedef uint32_t v8i __attribute__((vector_size(32))); /* float bits */
-typedef int64_t v8s __attribute__((vector_size(64)));
-static inline __attribute__((always_inline)) void
-pow_f32_body(float *o, const double *x, int64_t n, double base, double L) {
-  const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    v8d xv;
-    memcpy(&xv, x + i, 64);
-    v8d t = xv * L;
-    v8d kn = t + magic;
-    v8d nd = kn - magic;
-    v8d u = (t - nd) * 0.6931471805599453;
-    v8d p = (v8d){} + 1.0 / 479001600.0;
-    p = 1.0 / 39916800.0 + u * p;
-    p = 1.0 / 3628800.0 + u * p;
-    p = 1.0 / 362880.0 + u * p;
-    p = 1.0 / 40320.0 + u * p;
-    p = 1.0 / 5040.0 + u * p;
-    p = 1.0 / 720.0 + u * p;
-    p = 1.0 / 120.0 + u * p;
-    p = 1.0 / 24.0 + u * p;
-    p = 1.0 / 6.0 + u * p;
-    p = 0.5 + u * p;
-    p = 1.0 + u * p;
-    p = 1.0 + u * p;
-    /* 2^n into the exponent field, in unsigned lanes: lanes out of range
-     * wrap (and are discarded below) instead of overflowing */
-    v8u ni = (v8u)kn -
-             (v8u)(v8d){magic, magic, magic, magic, magic, magic, magic, magic};
-    v8d y = (v8d)((v8u)p + (ni << 52));
-    v8f f = __builtin_convertvector(y, v8f);
-    v8i fb = (v8i)f;
-    v8d fd = __builtin_convertvector(f, v8d);
-    v8d up = __builtin_convertvector((v8f)(fb + 1), v8d);
-    v8d dn = __builtin_convertvector((v8f)(fb - 1), v8d);
-    v8d d = y * 1e-10;
-    v8s ok = (t <= 125.0) & (t >= -125.0) & (y - d > (fd + dn) * 0.5) &
-             (y + d < (fd + up) * 0.5);
-    memcpy(o + i, &f, 32);
-    for (int l = 0; l < 8; l++)
-      if (!ok[l])
-        o[i + l] = (float)pow(base, x[i + l]);
-  }
-  for (; i < n; i++)
-    o[i] = (float)pow(base, x[i]);
+typedef uint64_t v4u __attribute__((vector_size(32)));
+typedef int64_t v4s __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+#define DT_AVX2_FMA __attribute__((target("avx2,fma")))
+
+static const double exp2_16th[16] __attribute__((aligned(64))) = {
+    0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0,
+    0x1.2387a6e756238p+0, 0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0,
+    0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0, 0x1.6a09e667f3bcdp+0,
+    0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+    0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0,
+    0x1.ea4afa2a490dap+0};
+
+#define POW_F32_BODY(W, VD, VU, VF, FMA, FMAV, LOOKUP, BAD)                    \
+  do {                                                                         \
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */                  \
+    const double L16 = 16 * L;                                                 \
+    int64_t i = 0;                                                             \
+    for (; i + W <= n; i += W) {                                               \
+      VD xv;                                                                   \
+      memcpy(&xv, x + i, sizeof xv);                                           \
+      VD t = xv * L16;                                                         \
+      VD kn = t + magic;                                                       \
+      VD r = t - (kn - magic);                                                 \
+      VD r2 = r * r, r4 = r2 * r2;                                             \
+      VD q0 = FMA(r, (VD){} + 0x1.62e42fefa39efp-5, 1.0);                      \
+      VD q1 = FMA(r, (VD){} + 0x1.c6b08d704a0c0p-17, 0x1.ebfbdff82c58fp-11);   \
+      VD q2 = FMA(r, (VD){} + 0x1.5d87fe78a6731p-30, 0x1.3b2ab6fba4e77p-23);   \
+      VD q3 = FMAV(r2, (VD){} + 0x1.430912f86c787p-37, q2);                    \
+      VD p = FMAV(r4, q3, FMAV(r2, q1, q0));                                   \
+      p = p * LOOKUP((VU)kn);                                                  \
+      VU yb = (VU)p + (((VU)kn >> 4) << 52);                                   \
+      VF f = __builtin_convertvector((VD)yb, VF);                              \
+      VU w = (yb + ((1u << 28) + (1u << 17))) & ((1u << 29) - 1);              \
+      VD at = (VD)((VU)t & 0x7fffffffffffffffu);                               \
+      memcpy(o + i, &f, sizeof f);                                             \
+      for (unsigned m = BAD(w, at); m; m &= m - 1) {                           \
+        int l = __builtin_ctz(m);                                              \
+        o[i + l] = (float)pow(base, x[i + l]);                                 \
+      }                                                                        \
+    }                                                                          \
+    for (; i < n; i++)                                                         \
+      o[i] = (float)pow(base, x[i]);                                           \
+  } while (0)
+
+DT_AVX2_FMA static inline v4d fma_avx2(v4d a, v4d b, double c) {
+  return (v4d)_mm256_fmadd_pd((__m256d)a, (__m256d)b, _mm256_set1_pd(c));
 }
-DT_AVX2 static void pow_f32_avx2(float *o, const double *x, int64_t n,
-                                 double base, double L) {
-  pow_f32_body(o, x, n, base, L);
+DT_AVX2_FMA static inline v4d fmav_avx2(v4d a, v4d b, v4d c) {
+  return (v4d)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+}
+DT_AVX2_FMA static inline v4d lookup_avx2(v4u k) {
+  return (v4d)_mm256_i64gather_pd(exp2_16th, (__m256i)(k & 15), 8);
+}
+DT_AVX2_FMA static inline unsigned bad_avx2(v4u w, v4d at) {
+  v4s bad = ((v4s)w < (1 << 18)) | ~(at <= 2000.0);
+  return (unsigned)_mm256_movemask_pd((__m256d)bad);
+}
+DT_AVX2_FMA static void pow_f32_avx2(float *o, const double *x, int64_t n,
+                                     double base, double L) {
+  POW_F32_BODY(4, v4d, v4u, v4f, fma_avx2, fmav_avx2, lookup_avx2, bad_avx2);
+}
+
+DT_AVX512 static inline v8d fma_avx512(v8d a, v8d b, double c) {
+  return (v8d)_mm512_fmadd_pd((__m512d)a, (__m512d)b, _mm512_set1_pd(c));
+}
+DT_AVX512 static inline v8d fmav_avx512(v8d a, v8d b, v8d c) {
+  return (v8d)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+}
+DT_AVX512 static inline v8d lookup_avx512(v8u k) {
+  return (v8d)_mm512_permutex2var_pd(_mm512_load_pd(exp2_16th), (__m512i)k,
+                                     _mm512_load_pd(exp2_16th + 8));
+}
+DT_AVX512 static inline unsigned bad_avx512(v8u w, v8d at) {
+  return _mm512_cmplt_epu64_mask((__m512i)w, _mm512_set1_epi64(1 << 18)) |
+         _mm512_cmp_pd_mask((__m512d)at, _mm512_set1_pd(2000.0), _CMP_NLE_UQ);
 }
 DT_AVX512 static void pow_f32_avx512(float *o, const double *x, int64_t n,
                                      double base, double L) {
-  pow_f32_body(o, x, n, base, L);
+  POW_F32_BODY(8, v8d, v8u, v8f, fma_avx512, fmav_avx512, lookup_avx512,
+               bad_avx512);
 }
 
 /* Non-temporal stores are weakly ordered: fence them before anyone (another

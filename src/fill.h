@@ -3,7 +3,8 @@
  * (fill.c): a repeated element, an arithmetic sequence in float64 or
  * float32 arithmetic, a wrapping integer sequence. Each has a portable
  * path and AVX2 / AVX-512 paths (picked by dt__isa_level()) that give the
- * same bits: the same operations in the same order, no FMA. Outputs bigger
+ * same bits: the same operations in the same order, no FMA (except
+ * dt__fill_pow_f32, whose bits are pow's on every path). Outputs bigger
  * than the last-level cache are written with non-temporal stores when `nt`
  * says so (dt__fill_streams). Not collective; thread-safe; any alignment.
  */
@@ -46,8 +47,9 @@ void dt__fill_step_i32(int32_t *out, int64_t n, uint32_t v0, uint32_t d,
                        bool nt);
 
 /* out[i] = (float)pow(base, x[i]) with libm's bits, calling pow only for
- * the elements whose float rounding a cheaper approximation cannot
- * decide (see fill.c). */
+ * the elements whose float rounding a cheaper approximation (FMA on the
+ * vector paths) cannot decide (see fill.c); the portable path calls pow
+ * for every element. */
 void dt__fill_pow_f32(float *out, const double *x, int64_t n, double base);
 
 #endif

@@ -193,6 +193,92 @@ static void t_pow_f32(void) {
   free(want);
 }
 
+/* pow_f32 in long runs, on the vector paths (the portable one calls pow
+ * for every element, as `want` does): a million exponents per case, the
+ * cases dealt round the ranks, each run at an odd length from a misaligned
+ * start. Cases: evenly spaced exponents across the whole float range and
+ * past its ends (t = x log2(base) in [-130, 130]); the edges |t| in [124,
+ * 129]; exact powers (integer and k/8 exponents of 2, 10, 0.5); negative
+ * exponents only; exponents whose powers sit on or next to a float
+ * rounding midpoint; a logspace's own exponents (a + step k). */
+static double pcase_x(int c, double lb, int64_t i, int64_t n) {
+  double q = (double)i / (double)n;
+  switch (c % 6) {
+  case 0: /* whole range and past it */
+    return (-130.0 + 260.0 * q) / lb;
+  case 1: /* the edges */
+    return (i % 2 ? 124.0 + 5.0 * q : -129.0 + 5.0 * q) / lb;
+  case 2: /* integer exponents, then k/8 */
+    return i % 2 ? (double)(i % 261 - 130) : (double)(i % 2081 - 1040) / 8;
+  case 3: /* negative exponents only */
+    return -q * 126.0 / fabs(lb);
+  case 4: { /* on and around float midpoints */
+    float f =
+        ldexpf(1.0f + (float)(i % 8388608) * 0x1p-23f, (int)(i % 251) - 125);
+    double mid = ((double)f + (double)nextafterf(f, INFINITY)) / 2;
+    double v = log2(mid) / lb;
+    return i % 3 == 0 ? v : i % 3 == 1 ? nextafter(v, 0) : nextafter(v, 1e9);
+  }
+  default: { /* a logspace's own exponents, s + step k, |t| <= 123 */
+    double s = -123.0 / fabs(lb), step = 246.0 / fabs(lb) / (double)(n - 1);
+    return s + step * (double)i;
+  }
+  }
+}
+
+/* Under ASan (the asan stage checks memory, the main stage the values) a
+ * tenth of the length: the run is most of test_fill's time there. */
+#ifdef __SANITIZE_ADDRESS__
+enum { PLONG = 100003 };
+#else
+enum { PLONG = 1000003 };
+#endif
+
+static void t_pow_f32_long(void) {
+  enum { N = PLONG };
+  double *x = malloc(N * sizeof *x);
+  float *got = malloc(N * sizeof *got), *want = malloc(N * sizeof *want);
+  CU_ASSERT_FATAL(x && got && want);
+  const double bases[] = {10, 2, 2.718281828459045, 0.5, 3.7, 1e-3};
+  const int nb = sizeof bases / sizeof *bases, ncase = 6 * nb;
+  int fails = 0, ran = 0;
+  for (int c = T_rank; c < ncase; c += T_size) {
+    double base = bases[c / 6];
+    double lb = log2(base);
+    if (c % 6 == 2 && base != 2 && base != 10 && base != 0.5)
+      continue; /* exact powers: the bases that have them */
+    for (int64_t i = 0; i < N; i++)
+      x[i] = pcase_x(c, lb, i, N);
+    for (int64_t i = 0; i < N; i++)
+      want[i] = (float)pow(base, x[i]);
+    int off = 1 + c % 7;
+    int64_t n = N - off - c % 4; /* odd and even lengths, misaligned */
+    for (int cap = DT_ISA_AVX2; cap <= DT_ISA_AVX512; cap++) {
+      dt__isa_set_cap(cap);
+      memset(got, 0, N * sizeof *got);
+      dt__fill_pow_f32(got + off, x + off, n, base);
+      if (memcmp(got + off, want + off, (size_t)n * sizeof *got)) {
+        fails++;
+        for (int64_t i = off; i < off + n; i++)
+          if (memcmp(got + i, want + i, sizeof *got)) {
+            fprintf(stderr,
+                    "[rank %d] pow_f32 cap %d base %.17g x %.17g: %a, pow "
+                    "%a\n",
+                    T_rank, cap, base, x[i], (double)got[i], (double)want[i]);
+            break;
+          }
+      }
+    }
+    ran++;
+  }
+  dt__isa_set_cap(-1);
+  CU_ASSERT_EQUAL(fails, 0);
+  CU_ASSERT(ran > 0);
+  free(x);
+  free(got);
+  free(want);
+}
+
 /* ---- the factories --------------------------------------------------------
  */
 
@@ -421,6 +507,8 @@ static void t_factories(void) {
 static const dt_test_case cases[] = {
     {"kernels equal a scalar formula on every path", t_kernels},
     {"pow_f32 equals (float)pow on every path", t_pow_f32},
+    {"pow_f32 equals (float)pow in long runs on the vector paths",
+     t_pow_f32_long},
     {"factories equal torch's formulas on every path and layout", t_factories},
     {NULL, NULL}};
 
