@@ -112,29 +112,71 @@ bool dt__cma_peer(const dt_ctx *ctx, int peer) {
   return ctx->cma && ctx->cma_node[peer] == ctx->cma_node[ctx->rank];
 }
 
+/* Per call: iovec entries per side (IOV_MAX is 1024 on Linux) and bytes
+ * (the kernel silently caps one call at about 2 GiB). Tests lower both
+ * (internal.h) to cut rows across calls. */
+enum { CMA_IOV = 1024 };
+int dt__cma_iov_max = CMA_IOV;
+size_t dt__cma_call_max = (size_t)1 << 30;
+
+#ifdef DT_HAVE_CMA
+/* Append [p, p + n) to an iovec list, extending the last entry when the
+ * bytes follow on. */
+static void iov_add(struct iovec *v, int *k, char *p, size_t n) {
+  if (*k > 0 && (char *)v[*k - 1].iov_base + v[*k - 1].iov_len == p)
+    v[*k - 1].iov_len += n;
+  else
+    v[(*k)++] = (struct iovec){p, n};
+}
+
+static dt_err cma_call(const dt_ctx *ctx, int peer, const struct iovec *l,
+                       int nl, const struct iovec *r, int nr, size_t want) {
+  ssize_t got = process_vm_readv((pid_t)ctx->cma_pid[peer], l,
+                                 (unsigned long)nl, r, (unsigned long)nr, 0);
+  if (got != (ssize_t)want)
+    return dt__error(DT_ERR_IO,
+                     "reading rank %d's memory failed (%s); set "
+                     "DT_NO_CMA=1 to move strided pieces through MPI",
+                     peer, got < 0 ? strerror(errno) : "short read");
+  return DT_OK;
+}
+#endif
+
+/*
+ * Rows that follow on in memory (a dense destination window, or a source
+ * whose rows happen to touch) go in as one iovec entry: the kernel walks
+ * fewer segments, and each call carries up to CMA_IOV entries per side.
+ */
 dt_err dt__cma_read(const dt_ctx *ctx, int peer, int64_t nrows,
                     const uint64_t *remote, char *const *local,
                     size_t row_bytes) {
 #ifdef DT_HAVE_CMA
-  enum { BATCH = 512 }; /* well below IOV_MAX */
-  struct iovec l[BATCH], r[BATCH];
-  for (int64_t k = 0; k < nrows; k += BATCH) {
-    int n = nrows - k < BATCH ? (int)(nrows - k) : BATCH;
-    for (int i = 0; i < n; i++) {
-      l[i].iov_base = local[k + i];
-      l[i].iov_len = row_bytes;
-      r[i].iov_base = (void *)(uintptr_t)remote[k + i];
-      r[i].iov_len = row_bytes;
+  struct iovec l[CMA_IOV], r[CMA_IOV];
+  int nl = 0, nr = 0;
+  int iov_max = dt__cma_iov_max < 1         ? 1
+                : dt__cma_iov_max > CMA_IOV ? CMA_IOV
+                                            : dt__cma_iov_max;
+  size_t call_max = dt__cma_call_max > 0 ? dt__cma_call_max : 1;
+  size_t want = 0;
+  for (int64_t k = 0; k < nrows; k++) {
+    for (size_t o = 0; o < row_bytes;) {
+      size_t n = row_bytes - o;
+      if (n > call_max - want)
+        n = call_max - want;
+      if (nl == iov_max || nr == iov_max || n == 0) {
+        DT_CALL(cma_call(ctx, peer, l, nl, r, nr, want));
+        nl = nr = 0;
+        want = 0;
+        continue;
+      }
+      iov_add(l, &nl, local[k] + o, n);
+      iov_add(r, &nr, (char *)(uintptr_t)remote[k] + o, n);
+      want += n;
+      o += n;
     }
-    ssize_t want = (ssize_t)(row_bytes * (size_t)n);
-    ssize_t got = process_vm_readv((pid_t)ctx->cma_pid[peer], l,
-                                   (unsigned long)n, r, (unsigned long)n, 0);
-    if (got != want)
-      return dt__error(DT_ERR_IO,
-                       "reading rank %d's memory failed (%s); set "
-                       "DT_NO_CMA=1 to move strided pieces through MPI",
-                       peer, got < 0 ? strerror(errno) : "short read");
   }
+  if (want > 0)
+    DT_CALL(cma_call(ctx, peer, l, nl, r, nr, want));
   return DT_OK;
 #else
   (void)ctx, (void)peer, (void)nrows, (void)remote, (void)local,

@@ -378,12 +378,16 @@ static void eye_fn(const void *arg, uint64_t first, int64_t n, void *out,
   memset(out, 0, (size_t)n * esz);
   char one[8];
   dt__store_scalar(one, a->dtype, DT_I(1));
-  /* Diagonal elements are at global index i * (m + 1). */
+  /* Diagonal elements are at global index i * (m + 1), i < m (column i
+   * exists); only the i whose element falls in this run are visited, so a
+   * shard below the diagonal (rows >= m) costs nothing past the memset. */
   uint64_t step = (uint64_t)a->m + 1;
-  uint64_t g = (first + step - 1) / step * step;
-  for (; g < first + (uint64_t)n; g += step)
-    if (g / step < (uint64_t)a->m) /* column i exists */
-      memcpy((char *)out + (g - first) * esz, one, esz);
+  uint64_t i0 = (first + step - 1) / step;
+  uint64_t i1 = (first + (uint64_t)n + step - 1) / step;
+  if (i1 > (uint64_t)a->m)
+    i1 = (uint64_t)a->m;
+  for (uint64_t i = i0; i < i1; i++)
+    memcpy((char *)out + (i * step - first) * esz, one, esz);
 }
 
 /* ---- the common creation path -------------------------------------------- */

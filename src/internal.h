@@ -237,6 +237,10 @@ bool dt__cma_peer(const dt_ctx *ctx, int peer);
 dt_err dt__cma_read(const dt_ctx *ctx, int peer, int64_t nrows,
                     const uint64_t *remote, char *const *local,
                     size_t row_bytes);
+/* Limits of one process_vm_readv in dt__cma_read: iovec entries per side
+ * (at most 1024) and bytes; tests lower them to cut rows across calls. */
+extern int dt__cma_iov_max;
+extern size_t dt__cma_call_max;
 
 /* Threads for the library's parallel loops (ctx.c): OMP_NUM_THREADS or
  * DT_NUM_THREADS when set, else the rank's cores / ranks on the node. */

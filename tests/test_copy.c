@@ -204,6 +204,30 @@ static void t_copy_large_pieces(void) {
   CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* The pulls of large strided pieces with process_vm_readv cut small: a
+ * few iovec entries and a few hundred bytes per call, so rows are split
+ * across calls and dense destination rows are merged and re-split. */
+static void t_copy_cma_cut_calls(void) {
+  const int64_t s2[2] = {600, 700};
+  int saved_iov = dt__cma_iov_max;
+  size_t saved_max = dt__cma_call_max;
+  const struct {
+    int iov;
+    size_t max;
+  } cuts[3] = {{3, 1000}, {1, (size_t)1 << 30}, {1024, 4099}};
+  int bad = 0;
+  for (int c = 0; c < 3; c++) {
+    dt__cma_iov_max = cuts[c].iov;
+    dt__cma_call_max = cuts[c].max;
+    bad += !copy_case(0, 1, DT_FLOAT64, DT_FLOAT64, 2, s2, 2, s2);
+    bad += !copy_case(1, 0, DT_FLOAT32, DT_FLOAT32, 2, s2, 2, s2);
+    bad += !copy_case(7, 4, DT_FLOAT64, DT_FLOAT64, 2, s2, 2, s2);
+  }
+  dt__cma_iov_max = saved_iov;
+  dt__cma_call_max = saved_max;
+  CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* Known values: broadcasting a column and converting float to int. */
 static void t_copy_known_values(void) {
   const int64_t ds[2] = {3, 4}, ss[2] = {3, 1};
@@ -626,6 +650,8 @@ static const dt_test_case cases[] = {
     {"copy_ over random layouts, dtypes, broadcasts", t_copy_random_pairs},
     {"copy_ known values (broadcast, conversion)", t_copy_known_values},
     {"copy_ of large strided pieces", t_copy_large_pieces},
+    {"copy_ of large pieces, cross-memory reads cut small",
+     t_copy_cma_cut_calls},
     {"copy_ with messages split into pieces", t_copy_split_messages},
     {"copy_ writes in place (views, user buffers)", t_copy_writes_in_place},
     {"copy_ with overlapping memory", t_copy_overlap},

@@ -350,6 +350,38 @@ static void t_deterministic_layouts(void) {
     dt_tensor_destroy(&ref[j]);
 }
 
+/* eye against its definition (1 where row == column) for wide, tall,
+ * square and empty shapes, every layout (uneven and empty shards) and
+ * element size: each run's diagonal is found from its first index. */
+static void t_eye_shapes(void) {
+  const int64_t shapes[8][2] = {{0, 5}, {5, 0},     {1, 1},    {7, 3},
+                                {3, 7}, {130, 129}, {65, 200}, {300, 17}};
+  const dt_dtype dts[3] = {DT_FLOAT64, DT_INT32, DT_BOOL};
+  int bad = 0;
+  for (int s = 0; s < 8; s++)
+    for (int k = 0; k < DT_TEST_NLAYOUTS; k++)
+      for (int d = 0; d < 3; d++) {
+        dt_test_cuts cuts;
+        dt_opts o = dt_test_layout(k, 2, shapes[s], &cuts, NULL);
+        o.dtype = dts[d];
+        dt_tensor *t = NULL;
+        T_OK(dt_eye(T_ctx, shapes[s][0], shapes[s][1], &o, &t));
+        int64_t n = shapes[s][0], m = shapes[s][1];
+        size_t esz = dt_dtype_size(dts[d]);
+        unsigned char *g = dt_test_gather_all(t);
+        for (int64_t i = 0; i < n * m && (g || n * m == 0); i++) {
+          double v = dts[d] == DT_FLOAT64 ? ((double *)(void *)g)[i]
+                     : dts[d] == DT_INT32 ? ((int32_t *)(void *)g)[i]
+                                          : g[i * esz];
+          bad += v != (i / m == i % m ? 1.0 : 0.0);
+        }
+        bad += !g && n * m > 0;
+        free(g);
+        dt_tensor_destroy(&t);
+      }
+  CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* ---- from_data, *_like, new_tensor --------------------------------------- */
 
 static void t_from_data(void) {
@@ -935,6 +967,7 @@ static const dt_test_case cases[] = {
     {"generator state advances and replays", t_generator_state},
     {"deterministic factories match PyTorch", t_pytorch_values},
     {"deterministic factories are layout-invariant", t_deterministic_layouts},
+    {"eye: the diagonal in every shape and layout", t_eye_shapes},
     {"from_data: every rank or a root", t_from_data},
     {"*_like and new_tensor", t_like_and_new_tensor},
     {"from_buffer shares the user's memory", t_from_buffer_shares},
