@@ -32,6 +32,27 @@ typedef void (*index_fn)(const void *arg, uint64_t first, int64_t n, void *out,
  * chunks of whole 64-element stretches. Values depend only on the global
  * index, so the split cannot change them.
  */
+/* Thread id's part of fill_by_index (of nth). */
+static void fill_index_part(const dt__runs *R, index_fn fn, const void *arg,
+                            char *base, size_t esz, bool nt, int64_t total,
+                            int nth, int id) {
+  int64_t per = ((total + nth - 1) / nth + 63) / 64 * 64;
+  int64_t a = (int64_t)id * per, b = a + per < total ? a + per : total;
+  while (a < b) {
+    int64_t k = a / R->run_len, j = a % R->run_len;
+    int64_t len = R->run_len - j < b - a ? R->run_len - j : b - a;
+    fn(arg, (uint64_t)(dt__run_global(R, k) + j), len,
+       base + a * (int64_t)esz, nt);
+    a += len;
+  }
+}
+
+/* Small shards, or one thread: no parallel region at all (entering one,
+ * even of one thread, costs more than filling a 1-element tensor). */
+static bool one_thread(int64_t n) {
+  return n <= DT_OMP_MIN || dt__threads() == 1;
+}
+
 static void fill_by_index(dt_tensor *t, index_fn fn, const void *arg) {
   int64_t total = t->lnumel;
   if (total == 0)
@@ -41,18 +62,26 @@ static void fill_by_index(dt_tensor *t, index_fn fn, const void *arg) {
   size_t esz = dt_dtype_size(t->dtype);
   char *base = dt__local_ptr(t);
   bool nt = dt__fill_streams((size_t)total * esz);
-#pragma omp parallel num_threads(dt__threads()) if (total > DT_OMP_MIN)
-  {
-    int nth = omp_get_num_threads(), id = omp_get_thread_num();
-    int64_t per = ((total + nth - 1) / nth + 63) / 64 * 64;
-    int64_t a = (int64_t)id * per, b = a + per < total ? a + per : total;
-    while (a < b) {
-      int64_t k = a / R.run_len, j = a % R.run_len;
-      int64_t len = R.run_len - j < b - a ? R.run_len - j : b - a;
-      fn(arg, (uint64_t)(dt__run_global(&R, k) + j), len,
-         base + a * (int64_t)esz, nt);
-      a += len;
-    }
+  if (one_thread(total)) {
+    fill_index_part(&R, fn, arg, base, esz, nt, total, 1, 0);
+    return;
+  }
+#pragma omp parallel num_threads(dt__threads())
+  fill_index_part(&R, fn, arg, base, esz, nt, total, omp_get_num_threads(),
+                  omp_get_thread_num());
+}
+
+/* Thread id's part of fill_pattern (of nth). */
+static void fill_pattern_part(char *base, size_t esz, const void *elem,
+                              bool zero, bool nt, int64_t n, int nth, int id) {
+  int64_t per = ((n + nth - 1) / nth + 63) / 64 * 64;
+  int64_t a = (int64_t)id * per, b = a + per < n ? a + per : n;
+  if (a < b) {
+    char *p = base + a * (int64_t)esz;
+    if (zero) /* memset is the limit zeros are measured against */
+      memset(p, 0, (size_t)(b - a) * esz);
+    else
+      dt__fill_pattern(p, esz, elem, b - a, nt);
   }
 }
 
@@ -65,19 +94,13 @@ static void fill_pattern(dt_tensor *t, const void *elem) {
   for (size_t k = 0; k < esz; k++)
     zero = zero && ((const unsigned char *)elem)[k] == 0;
   bool nt = dt__fill_streams((size_t)n * esz);
-#pragma omp parallel num_threads(dt__threads()) if (n > DT_OMP_MIN)
-  {
-    int nth = omp_get_num_threads(), id = omp_get_thread_num();
-    int64_t per = ((n + nth - 1) / nth + 63) / 64 * 64;
-    int64_t a = (int64_t)id * per, b = a + per < n ? a + per : n;
-    if (a < b) {
-      char *p = base + a * (int64_t)esz;
-      if (zero) /* memset is the limit zeros are measured against */
-        memset(p, 0, (size_t)(b - a) * esz);
-      else
-        dt__fill_pattern(p, esz, elem, b - a, nt);
-    }
+  if (one_thread(n)) {
+    fill_pattern_part(base, esz, elem, zero, nt, n, 1, 0);
+    return;
   }
+#pragma omp parallel num_threads(dt__threads())
+  fill_pattern_part(base, esz, elem, zero, nt, n, omp_get_num_threads(),
+                    omp_get_thread_num());
 }
 
 /* ---- per-factory index functions ----------------------------------------- */
