@@ -6,8 +6,8 @@
 #include "bench.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,7 +46,8 @@ static void cpu_model(char *buf, size_t len) {
     return;
   char line[512];
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "model name", 10) == 0 || strncmp(line, "Model", 5) == 0) {
+    if (strncmp(line, "model name", 10) == 0 ||
+        strncmp(line, "Model", 5) == 0) {
       char *c = strchr(line, ':');
       if (c) {
         c++;
@@ -148,8 +149,8 @@ int bench_files_open(bench *b) {
     if (b->json) {
       fputs("{\"meta\": {", b->json);
       for (int k = 0; k < nmeta; k++)
-        fprintf(b->json, "%s\n  \"%s\": \"%s\"", k ? "," : "",
-                run_meta[k].key, run_meta[k].value);
+        fprintf(b->json, "%s\n  \"%s\": \"%s\"", k ? "," : "", run_meta[k].key,
+                run_meta[k].value);
       fputs("},\n\"rows\": [", b->json);
     }
   }
@@ -266,8 +267,8 @@ void bench_emit(bench *b, const bench_row *r) {
          r->t.max, v, unit_name(r->unit), limit, lvs, ratios, target, status);
   fflush(stdout);
   if (b->csv) {
-    fprintf(b->csv, "%s,%s,%s,%d,%d,%s,%lld,%lld,", b->family, r->op,
-            r->dtype, ranks, thr, scaling, (long long)r->bytes,
+    fprintf(b->csv, "%s,%s,%s,%d,%d,%s,%lld,%lld,", b->family, r->op, r->dtype,
+            ranks, thr, scaling, (long long)r->bytes,
             (long long)r->global_bytes);
     csv_num(b->csv, r->t.med, ",");
     csv_num(b->csv, r->t.min, ",");

@@ -67,7 +67,8 @@ static const char usage_inspect[] =
 static const char usage_tail[] =
     "  help      this text\n"
     "\n"
-    "  --version print the version (dtensor X.Y.Z, commit, HDF5, MPI, kernels)\n"
+    "  --version print the version (dtensor X.Y.Z, commit, HDF5, MPI, "
+    "kernels)\n"
     "\n"
     "example: mpirun -np 4 dtensor make randn --shape 37,5 --seed 7 --print\n";
 

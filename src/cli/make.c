@@ -33,15 +33,15 @@ enum {
 };
 
 static const cli_option options[O_COUNT] = {
-    [O_SHAPE] = {"shape", true}, [O_DTYPE] = {"dtype", true},
-    [O_SEED] = {"seed", true},   [O_SPLIT] = {"split", true},
-    [O_START] = {"start", true}, [O_END] = {"end", true},
-    [O_STEP] = {"step", true},   [O_STEPS] = {"steps", true},
-    [O_BASE] = {"base", true},   [O_VALUE] = {"value", true},
-    [O_LOW] = {"low", true},     [O_HIGH] = {"high", true},
-    [O_DATA] = {"data", true},   [O_PRINT] = {"print", false},
-    [O_OUT] = {"out", true},     [O_NAME] = {"name", true},
-    [O_DEFLATE] = {"deflate", true}, [O_CHUNK] = {"chunk", true},
+    [O_SHAPE] = {"shape", true},      [O_DTYPE] = {"dtype", true},
+    [O_SEED] = {"seed", true},        [O_SPLIT] = {"split", true},
+    [O_START] = {"start", true},      [O_END] = {"end", true},
+    [O_STEP] = {"step", true},        [O_STEPS] = {"steps", true},
+    [O_BASE] = {"base", true},        [O_VALUE] = {"value", true},
+    [O_LOW] = {"low", true},          [O_HIGH] = {"high", true},
+    [O_DATA] = {"data", true},        [O_PRINT] = {"print", false},
+    [O_OUT] = {"out", true},          [O_NAME] = {"name", true},
+    [O_DEFLATE] = {"deflate", true},  [O_CHUNK] = {"chunk", true},
     [O_SHUFFLE] = {"shuffle", false},
 };
 
