@@ -396,19 +396,6 @@ static int64_t box_vol(int nd, const box *b) {
   return v;
 }
 
-static bool box_intersect(int nd, const box *a, const box *b, box *out) {
-  for (int d = 0; d < nd; d++) {
-    int64_t lo = a->start[d] > b->start[d] ? a->start[d] : b->start[d];
-    int64_t ha = a->start[d] + a->ext[d], hb = b->start[d] + b->ext[d];
-    int64_t hi = ha < hb ? ha : hb;
-    if (hi <= lo)
-      return false;
-    out->start[d] = lo;
-    out->ext[d] = hi - lo;
-  }
-  return true;
-}
-
 /* How src's axes sit under dst's (PyTorch broadcasting). */
 typedef struct plan {
   const dt_tensor *dst, *src;
@@ -599,10 +586,9 @@ static dt_err post_region(xstate *x, bool send, int peer, int nd, const box *I,
       DT_ASSERT(x->nreq < x->cap);
       int n = (int)(box_vol(nd, &piece) * (int64_t)esz);
       char *p = base + off * (int64_t)esz;
-      int rc = send ? MPI_Isend(p, n, MPI_BYTE, peer, 31, comm,
-                                &x->req[x->nreq])
-                    : MPI_Irecv(p, n, MPI_BYTE, peer, 31, comm,
-                                &x->req[x->nreq]);
+      int rc =
+          send ? MPI_Isend(p, n, MPI_BYTE, peer, 31, comm, &x->req[x->nreq])
+               : MPI_Irecv(p, n, MPI_BYTE, peer, 31, comm, &x->req[x->nreq]);
       if (rc != MPI_SUCCESS)
         return dt__mpi_error(rc,
                              send ? "MPI_Isend (copy_)" : "MPI_Irecv (copy_)");
@@ -753,7 +739,8 @@ static dt_err prepare(const plan *p, xstate *s) {
     item *it = &s->rx[s->nrx++];
     it->peer = s->geo.rx[k].peer;
     it->I = s->geo.rx[k].I;
-    it->cand = s->may_pull && pull_candidate(p, it->peer, ctx->rank, &it->I, ssz);
+    it->cand =
+        s->may_pull && pull_candidate(p, it->peer, ctx->rank, &it->I, ssz);
     if (!it->cand && !direct(p, p->nd, &it->I, dst->lstride))
       err = alloc_buf(it, p->ns, ssz);
     pieces += cut_region(p->ns, &it->I, ssz).count + it->cand * 2;
@@ -762,7 +749,8 @@ static dt_err prepare(const plan *p, xstate *s) {
     item *it = &s->tx[s->ntx++];
     it->peer = s->geo.tx[k].peer;
     it->I = s->geo.tx[k].I;
-    it->cand = s->may_pull && pull_candidate(p, ctx->rank, it->peer, &it->I, ssz);
+    it->cand =
+        s->may_pull && pull_candidate(p, ctx->rank, it->peer, &it->I, ssz);
     if (!it->cand && !direct(p, p->ns, &it->I, src->lstride))
       err = alloc_buf(it, p->ns, ssz);
     pieces += cut_region(p->ns, &it->I, ssz).count + it->cand * 2;
@@ -890,15 +878,15 @@ static dt_err run(const plan *p, xstate *s) {
       err = post_region(s, true, it->peer, p->ns, &it->I, it->buf, cst, ssz,
                         ctx->comm);
     } else {
-      err = post_region(s, true, it->peer, p->ns, &it->I, at, src->lstride,
-                        ssz, ctx->comm);
+      err = post_region(s, true, it->peer, p->ns, &it->I, at, src->lstride, ssz,
+                        ctx->comm);
     }
   }
   /* my own part, while the messages fly */
   if (!err && have_dst) {
     box I;
     if (p->ns == 0 ? src->lnumel > 0
-                   : box_intersect(p->ns, &need, &mine_src, &I)) {
+                   : dt__box_meet(p->ns, &need, &mine_src, &I)) {
       if (p->ns == 0)
         I = need;
       unpack_region(p, &I,
@@ -909,8 +897,9 @@ static dt_err run(const plan *p, xstate *s) {
   /* pulls: one copy, straight from the peers' shards */
   for (int k = 0; !err && k < s->nrx; k++)
     if (s->rx[k].pulled)
-      err = dt__cma_read(ctx, s->rx[k].peer, s->rx[k].nrows, s->rx[k].remote,
-                         s->rx[k].local, (size_t)s->rx[k].I.ext[p->ns - 1] * ssz);
+      err =
+          dt__cma_read(ctx, s->rx[k].peer, s->rx[k].nrows, s->rx[k].remote,
+                       s->rx[k].local, (size_t)s->rx[k].I.ext[p->ns - 1] * ssz);
   if (s->nreq) {
     int rc = MPI_Waitall(s->nreq, s->req, MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS && !err)
@@ -950,8 +939,8 @@ dt_err dt_copy_(dt_tensor *dst, const dt_tensor *src) {
     err = check_broadcast(dst, src, &p);
   /* As torch: into a leaf that requires grad, refused while recording;
    * otherwise recorded (CopyBackwards) when dst or src requires grad. */
-  bool record = ctx->grad_enabled && src &&
-                (dst->requires_grad || src->requires_grad);
+  bool record =
+      ctx->grad_enabled && src && (dst->requires_grad || src->requires_grad);
   if (!err && dst->requires_grad && !dst->grad_fn && ctx->grad_enabled)
     err = dt__error(DT_ERR_AUTOGRAD,
                     "a leaf Variable that requires grad is being used "

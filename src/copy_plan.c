@@ -12,19 +12,6 @@
 
 #include <stdlib.h>
 
-static bool meet(int nd, const dt__box *a, const dt__box *b, dt__box *out) {
-  for (int d = 0; d < nd; d++) {
-    int64_t lo = a->start[d] > b->start[d] ? a->start[d] : b->start[d];
-    int64_t ha = a->start[d] + a->ext[d], hb = b->start[d] + b->ext[d];
-    int64_t hi = ha < hb ? ha : hb;
-    if (hi <= lo)
-      return false;
-    out->start[d] = lo;
-    out->ext[d] = hi - lo;
-  }
-  return true;
-}
-
 void dt__xgeom_project(const dt__xgeom *g, const dt__box *d, dt__box *s) {
   for (int j = 0; j < g->ns; j++) {
     if (g->bcast[j]) {
@@ -81,13 +68,13 @@ static int fill(dt__xpeer *out, const int *cand, int n, int me, bool down,
     dt__box theirs, need, I;
     dt__layout_box(other, peer, theirs.start, theirs.ext);
     if (rx) { /* mine is what I need; theirs is their source box */
-      if (!meet(g->ns, mine, &theirs, &I))
+      if (!dt__box_meet(g->ns, mine, &theirs, &I))
         continue;
     } else { /* mine is my source box; theirs is their destination box */
       if (vol(g->nd, &theirs) == 0)
         continue;
       dt__xgeom_project(g, &theirs, &need);
-      if (!meet(g->ns, &need, mine, &I))
+      if (!dt__box_meet(g->ns, &need, mine, &I))
         continue;
     }
     out[m].peer = peer;

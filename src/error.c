@@ -95,17 +95,20 @@ dt_err dt__agree(MPI_Comm comm, dt_err local, uint64_t arghash) {
   return dt__agree_max(comm, local, arghash, NULL);
 }
 
+/* Tests: a simulated rank-local failure just before an agreement. */
+static dt_err inject_fault(dt_err local, int rank) {
+  if (dt__fault_agree() && local == DT_OK)
+    return dt__error(
+        DT_ERR_MPI, "simulated MPI failure on rank %d (fault injection)", rank);
+  return local;
+}
+
 dt_err dt__agree_max(MPI_Comm comm, dt_err local, uint64_t arghash,
                      int64_t *value) {
   int rank;
   if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS)
     return dt__error(DT_ERR_MPI, "MPI_Comm_rank failed");
-  /* Tests: a simulated rank-local failure just before this agreement. */
-  if (dt__fault_agree() && local == DT_OK)
-    local = dt__error(DT_ERR_MPI,
-                      "simulated MPI failure on rank %d (fault "
-                      "injection)",
-                      rank);
+  local = inject_fault(local, rank);
   uint64_t in[4], out[4];
   in[0] = local ? ((uint64_t)local << 32) | (uint64_t)(0x7fffffff - rank) : 0;
   in[1] = arghash;
@@ -163,11 +166,7 @@ dt_err dt__agree_sum(MPI_Comm comm, dt_err local, uint64_t arghash,
   if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS ||
       MPI_Comm_size(comm, &size) != MPI_SUCCESS)
     return dt__error(DT_ERR_MPI, "MPI_Comm_rank failed");
-  if (dt__fault_agree() && local == DT_OK)
-    local = dt__error(DT_ERR_MPI,
-                      "simulated MPI failure on rank %d (fault "
-                      "injection)",
-                      rank);
+  local = inject_fault(local, rank);
   if (size == 1)
     return local;
   int64_t *x = buf + n;
@@ -177,8 +176,8 @@ dt_err dt__agree_sum(MPI_Comm comm, dt_err local, uint64_t arghash,
     x[1 + k] = c;
     x[5 + k] = c * c;
   }
-  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n + DT_AGREE_SUM_EXTRA,
-                         MPI_INT64_T, MPI_SUM, comm);
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n + DT_AGREE_SUM_EXTRA, MPI_INT64_T,
+                         MPI_SUM, comm);
   if (rc != MPI_SUCCESS)
     return dt__mpi_error(rc, "MPI_Allreduce (sum and error agreement)");
   if (x[0] != 0) {

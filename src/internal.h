@@ -593,6 +593,20 @@ dt_err dt__bcast_bytes(void *buf, size_t n, int root, MPI_Comm comm);
 typedef struct dt__box {
   int64_t start[DT_MAX_DIMS], ext[DT_MAX_DIMS];
 } dt__box;
+/* The intersection of boxes a and b (nd axes) into out; false when empty. */
+static inline bool dt__box_meet(int nd, const dt__box *a, const dt__box *b,
+                                dt__box *out) {
+  for (int d = 0; d < nd; d++) {
+    int64_t lo = a->start[d] > b->start[d] ? a->start[d] : b->start[d];
+    int64_t ha = a->start[d] + a->ext[d], hb = b->start[d] + b->ext[d];
+    int64_t hi = ha < hb ? ha : hb;
+    if (hi <= lo)
+      return false;
+    out->start[d] = lo;
+    out->ext[d] = hi - lo;
+  }
+  return true;
+}
 /* How a source of ns axes sits under a destination of nd (PyTorch
  * broadcasting): source axis j is destination axis off + j, and bcast[j]
  * when the source has extent 1 there and the destination more. */

@@ -175,26 +175,30 @@ static inline void sincos2pi_f32(float t, float *c, float *s) {
   *s = (q >= 2) ? -S : S;
 }
 
+/* sin and cos polynomials of sincos2pi_f64 and its AVX2 twin: one set of
+ * coefficients, so both paths give the same bits. */
+static const double SC_S1 = -1.66666666666666324348e-01,
+                    SC_S2 = 8.33333333332248946124e-03,
+                    SC_S3 = -1.98412698298579493134e-04,
+                    SC_S4 = 2.75573137070700676789e-06,
+                    SC_S5 = -2.50507602534068634195e-08,
+                    SC_S6 = 1.58969099521155010221e-10;
+static const double SC_C1 = 4.16666666666666019037e-02,
+                    SC_C2 = -1.38888888888741095749e-03,
+                    SC_C3 = 2.48015872894767294178e-05,
+                    SC_C4 = -2.75573143513906633035e-07,
+                    SC_C5 = 2.08757232129817482790e-09,
+                    SC_C6 = -1.13596475577881948265e-11;
+
 static inline void sincos2pi_f64(double t, double *c, double *s) {
-  const double S1 = -1.66666666666666324348e-01,
-               S2 = 8.33333333332248946124e-03,
-               S3 = -1.98412698298579493134e-04,
-               S4 = 2.75573137070700676789e-06,
-               S5 = -2.50507602534068634195e-08,
-               S6 = 1.58969099521155010221e-10;
-  const double C1 = 4.16666666666666019037e-02,
-               C2 = -1.38888888888741095749e-03,
-               C3 = 2.48015872894767294178e-05,
-               C4 = -2.75573143513906633035e-07,
-               C5 = 2.08757232129817482790e-09,
-               C6 = -1.13596475577881948265e-11;
   int k = (int)(t * 4.0 + 0.5);
   double x = (t - (double)k * 0.25) * 6.28318530717958647692;
   double z = x * x;
   double w = z * z;
-  double r = S2 + z * (S3 + z * S4) + z * w * (S5 + z * S6);
-  double sn = x + z * x * (S1 + z * r);
-  double rc = z * (C1 + z * (C2 + z * C3)) + w * w * (C4 + z * (C5 + z * C6));
+  double r = SC_S2 + z * (SC_S3 + z * SC_S4) + z * w * (SC_S5 + z * SC_S6);
+  double sn = x + z * x * (SC_S1 + z * r);
+  double rc = z * (SC_C1 + z * (SC_C2 + z * SC_C3)) +
+              w * w * (SC_C4 + z * (SC_C5 + z * SC_C6));
   double hz = 0.5 * z;
   double wc = 1.0 - hz;
   double cs = wc + (((1.0 - wc) - hz) + z * rc);
@@ -484,29 +488,18 @@ DT_AVX2 DT_INLINE __m256d log_f64_avx2(__m256d x) {
 /* sincos2pi_f64 on 4 lanes; the quadrant logic on the 32-bit k, widened to
  * 64-bit lane masks (sign-extended, so bit 63 is the condition). */
 DT_AVX2 DT_INLINE void sincos2pi_f64_avx2(__m256d t, __m256d *c, __m256d *s) {
-  const double S1 = -1.66666666666666324348e-01,
-               S2 = 8.33333333332248946124e-03,
-               S3 = -1.98412698298579493134e-04,
-               S4 = 2.75573137070700676789e-06,
-               S5 = -2.50507602534068634195e-08,
-               S6 = 1.58969099521155010221e-10;
-  const double C1 = 4.16666666666666019037e-02,
-               C2 = -1.38888888888741095749e-03,
-               C3 = 2.48015872894767294178e-05,
-               C4 = -2.75573143513906633035e-07,
-               C5 = 2.08757232129817482790e-09,
-               C6 = -1.13596475577881948265e-11;
   __m128i k = _mm256_cvttpd_epi32(ADD(MUL(t, V4(4.0)), V4(0.5)));
   __m256d x = MUL(SUB(t, MUL(_mm256_cvtepi32_pd(k), V4(0.25))),
                   V4(6.28318530717958647692));
   __m256d z = MUL(x, x);
   __m256d w = MUL(z, z);
-  __m256d r = ADD(ADD(V4(S2), MUL(z, ADD(V4(S3), MUL(z, V4(S4))))),
-                  MUL(MUL(z, w), ADD(V4(S5), MUL(z, V4(S6)))));
-  __m256d sn = ADD(x, MUL(MUL(z, x), ADD(V4(S1), MUL(z, r))));
+  __m256d r = ADD(ADD(V4(SC_S2), MUL(z, ADD(V4(SC_S3), MUL(z, V4(SC_S4))))),
+                  MUL(MUL(z, w), ADD(V4(SC_S5), MUL(z, V4(SC_S6)))));
+  __m256d sn = ADD(x, MUL(MUL(z, x), ADD(V4(SC_S1), MUL(z, r))));
   __m256d rc =
-      ADD(MUL(z, ADD(V4(C1), MUL(z, ADD(V4(C2), MUL(z, V4(C3)))))),
-          MUL(MUL(w, w), ADD(V4(C4), MUL(z, ADD(V4(C5), MUL(z, V4(C6)))))));
+      ADD(MUL(z, ADD(V4(SC_C1), MUL(z, ADD(V4(SC_C2), MUL(z, V4(SC_C3)))))),
+          MUL(MUL(w, w),
+              ADD(V4(SC_C4), MUL(z, ADD(V4(SC_C5), MUL(z, V4(SC_C6)))))));
   __m256d hz = MUL(V4(0.5), z);
   __m256d wc = SUB(V4(1.0), hz);
   __m256d cs = ADD(wc, ADD(SUB(SUB(V4(1.0), wc), hz), MUL(z, rc)));
